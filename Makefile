@@ -1,0 +1,37 @@
+# Every target runs on Node 24 (brought into .tools/ when the system Node is older).
+SHELL := /bin/bash
+NODE_DIR := $(shell scripts/node24.sh)
+export PATH := $(NODE_DIR):$(CURDIR)/node_modules/.bin:$(PATH)
+export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarning
+
+.PHONY: deps system-deps build typecheck lint test run bench clean
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: node_modules/.installed
+
+system-deps:
+	scripts/system-deps.sh
+
+build: deps
+	tsc -p tsconfig.build.json
+
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+lint: deps
+	eslint src test
+
+test: deps system-deps typecheck build
+	jest
+
+run: build
+	node dist/cli.js serve --local
+
+bench: build system-deps
+	node dist/bench/run.js
+
+clean:
+	rm -rf dist coverage
