@@ -1,0 +1,121 @@
+// Types of the image policy: the document operators write (as validated by schema.ts) and the
+// compiled, frozen form the request path reads. Nothing on the request path ever sees the raw document.
+
+import type { TrustedKey } from '../trust/types.js';
+
+/** What a failed check does: deny the pod, admit it with a warning, or admit it and only record the result. */
+export type Mode = 'enforce' | 'warn' | 'audit';
+
+export type RuleAction = 'verify' | 'allow' | 'deny';
+
+export type UnmatchedAction = 'deny' | 'allow';
+
+/** How the entries of a rule's `verify` list combine. */
+export type RequireMode = 'all' | 'any';
+
+export type IdentityCheck = 'ignore' | 'repository';
+
+// ---------------------------------------------------------------------------------------------
+// The document as written (after schema validation). Optional fields are still optional here;
+// compile.ts applies the defaults in one place.
+
+export interface PolicyKeyDocument {
+  readonly publicKey?: string;
+  readonly file?: string;
+}
+
+export interface CosignVerifierDocument {
+  readonly type: 'cosign';
+  readonly keys: readonly string[];
+  readonly threshold?: number;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly identity?: IdentityCheck;
+}
+
+/** Discriminated on `type`; later verifier systems (notation, dct, keyless) join this union. */
+export type VerifierDocument = CosignVerifierDocument;
+
+export interface RuleDocument {
+  readonly name: string;
+  readonly images: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly action?: RuleAction;
+  readonly mode?: Mode;
+  readonly require?: RequireMode;
+  readonly verify?: readonly VerifierDocument[];
+}
+
+export interface PolicyDocument {
+  readonly apiVersion: 'signet.dev/v1alpha1';
+  readonly kind: 'ImagePolicy';
+  readonly metadata?: { readonly name?: string };
+  readonly keys?: Readonly<Record<string, PolicyKeyDocument>>;
+  readonly defaults?: { readonly mode?: Mode; readonly unmatched?: UnmatchedAction };
+  readonly rules: readonly RuleDocument[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled policy.
+
+export interface CompiledCosignVerifier {
+  readonly type: 'cosign';
+  /** The trusted keys, in the order the rule lists them. */
+  readonly keys: readonly TrustedKey[];
+  /** How many distinct keys of `keys` must have produced a valid signature; 1 ≤ threshold ≤ keys.length. */
+  readonly threshold: number;
+  /** Optional annotations a valid signature's payload must carry, with exactly these values. */
+  readonly annotations: Readonly<Record<string, string>>;
+  /** `repository`: the payload's docker-reference must name the image's repository (after normalisation). */
+  readonly identity: IdentityCheck;
+}
+
+export type CompiledVerifier = CompiledCosignVerifier;
+
+export interface CompiledRule {
+  readonly name: string;
+  /** Position in the policy's `rules` list (0-based); earlier rules win. */
+  readonly index: number;
+  readonly action: RuleAction;
+  readonly mode: Mode;
+  readonly require: RequireMode;
+  /** Empty unless action is `verify`; never empty when it is. */
+  readonly verifiers: readonly CompiledVerifier[];
+  /** The `images` patterns after normalisation (`nginx` → `docker.io/library/nginx`). */
+  readonly patterns: readonly string[];
+  /** The `exclude` patterns after normalisation. */
+  readonly excludes: readonly string[];
+  /** True when the normalised `registry/repository` matches a pattern and no exclude pattern. */
+  matches(normalisedName: string): boolean;
+}
+
+export interface CompiledPolicy {
+  /** `sha256:<hex>` over the policy text and every key's identity; changes whenever trust changes. For cache keys. */
+  readonly version: string;
+  /** `metadata.name`, or the source name when the policy has none. */
+  readonly name: string;
+  /** Where the policy came from (file path or ConfigMap name), for logs. */
+  readonly source: string;
+  readonly keys: ReadonlyMap<string, TrustedKey>;
+  readonly rules: readonly CompiledRule[];
+  readonly defaults: { readonly mode: Mode; readonly unmatched: UnmatchedAction };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+
+export interface PolicyProblem {
+  /** Field path in the document, e.g. `rules[1].verify[0].threshold`; empty for the document itself. */
+  readonly path: string;
+  /** 1-based line of the offending YAML node, when the problem can be placed in the text. */
+  readonly line?: number;
+  /** 1-based column, with `line`. */
+  readonly column?: number;
+  readonly message: string;
+}
+
+export interface PolicyLoadError {
+  readonly code: 'POLICY_INVALID';
+  /** Every problem, one per line, each prefixed with `source:line:column` and the field path. */
+  readonly message: string;
+  readonly problems: readonly PolicyProblem[];
+}

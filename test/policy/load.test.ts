@@ -1,0 +1,534 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { loadPolicyFile, loadPolicyText, MAX_KEY_FILE_BYTES } from '../../src/policy/load.js';
+import type { CompiledPolicy, CompiledRule, PolicyLoadError, PolicyProblem } from '../../src/policy/types.js';
+import { err, ok } from '../../src/util/result.js';
+
+const FIXTURES = 'test/fixtures/policies';
+const fixturePath = (name: string): string => join(FIXTURES, name);
+const RELEASE_PEM = readFileSync(fixturePath('keys/release.pub'), 'utf8');
+const BACKUP_PEM = readFileSync(fixturePath('keys/backup.pub'), 'utf8');
+
+async function load(name: string): Promise<CompiledPolicy> {
+  const result = await loadPolicyFile(fixturePath(name));
+  if (!result.ok) throw new Error(result.error.message);
+  return result.value;
+}
+
+async function problemsOf(name: string): Promise<readonly PolicyProblem[]> {
+  const result = await loadPolicyFile(fixturePath(name));
+  if (result.ok) throw new Error(`${name} loaded, but it is invalid`);
+  expect(result.error.code).toBe('POLICY_INVALID');
+  return result.error.problems;
+}
+
+function textError(text: string, baseDir = tmpdir()): PolicyLoadError {
+  const result = loadPolicyText(text, { baseDir, sourceName: 'inline.yaml' });
+  if (result.ok) throw new Error('policy loaded, but it is invalid');
+  return result.error;
+}
+
+const HEADER = 'apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\n';
+
+describe('valid policies compile', () => {
+  test('every field of the format (valid-full.yaml)', async () => {
+    const policy = await load('valid-full.yaml');
+    expect(policy.version).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(policy.name).toBe('cluster');
+    expect(policy.source).toBe(fixturePath('valid-full.yaml'));
+    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny' });
+    expect([...policy.keys.keys()]).toEqual(['release', 'backup', 'legacy-rsa']);
+    expect([...policy.keys.values()].map((key) => [key.name, key.algorithm])).toEqual([
+      ['release', 'ecdsa-p256'],
+      ['backup', 'ecdsa-p256'],
+      ['legacy-rsa', 'rsa'],
+    ]);
+
+    const [prod, experimental, system, forbidden] = policy.rules;
+    expect(prod).toMatchObject({
+      name: 'prod',
+      index: 0,
+      action: 'verify',
+      mode: 'enforce',
+      require: 'all',
+      patterns: ['registry.example.com/prod/**', 'docker.io/library/nginx'],
+      excludes: ['registry.example.com/prod/experimental/**'],
+    });
+    expect(prod?.verifiers).toHaveLength(1);
+    const cosign = prod?.verifiers[0];
+    expect(cosign?.type).toBe('cosign');
+    expect(cosign?.keys.map((key) => key.name)).toEqual(['release', 'backup']);
+    expect(cosign?.keys[0]).toBe(policy.keys.get('release'));
+    expect(cosign?.threshold).toBe(2);
+    expect(cosign?.annotations).toEqual({ env: 'prod' });
+    expect(cosign?.identity).toBe('repository');
+
+    expect(experimental).toMatchObject({ name: 'experimental', index: 1, action: 'verify', mode: 'warn', require: 'any' });
+    expect(experimental?.verifiers.map((verifier) => verifier.keys.map((key) => key.name))).toEqual([['release'], ['legacy-rsa']]);
+    expect(system).toMatchObject({ name: 'system', action: 'allow', verifiers: [] });
+    expect(forbidden).toMatchObject({ name: 'forbidden', action: 'deny', verifiers: [], patterns: ['docker.io/library/*'] });
+  });
+
+  test('defaults are applied where fields are left out (valid-minimal.yaml)', async () => {
+    const policy = await load('valid-minimal.yaml');
+    expect(policy.name).toBe(fixturePath('valid-minimal.yaml'));
+    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny' });
+    const [rule] = policy.rules;
+    expect(rule).toMatchObject({ name: 'everything', action: 'verify', mode: 'enforce', require: 'all', excludes: [] });
+    expect(rule?.verifiers[0]).toMatchObject({ type: 'cosign', threshold: 1, annotations: {}, identity: 'ignore' });
+  });
+
+  test('an inline PEM and the same key in a file are the same trusted key', async () => {
+    const inline = (await load('valid-full.yaml')).keys.get('release');
+    const fromFile = (await load('valid-minimal.yaml')).keys.get('release');
+    expect(inline?.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(inline?.fingerprint).toBe(fromFile?.fingerprint);
+  });
+
+  test('2-of-3 threshold and policy-wide defaults (valid-threshold.yaml)', async () => {
+    const policy = await load('valid-threshold.yaml');
+    expect(policy.name).toBe('two-of-three');
+    expect(policy.defaults).toEqual({ mode: 'warn', unmatched: 'allow' });
+    const verifier = policy.rules[0]?.verifiers[0];
+    expect(verifier?.keys.map((key) => key.name)).toEqual(['alice', 'bob', 'carol']);
+    expect(verifier?.threshold).toBe(2);
+    expect(policy.rules[0]?.mode).toBe('warn');
+    expect(new Set(verifier?.keys.map((key) => key.fingerprint)).size).toBe(3);
+  });
+
+  test('exempt and deny rules with Docker Hub short names (valid-exempt.yaml)', async () => {
+    const policy = await load('valid-exempt.yaml');
+    expect(policy.rules.map((rule) => [rule.name, rule.action, rule.patterns, rule.excludes])).toEqual([
+      ['kube-system-images', 'allow', ['registry.k8s.io/**', 'localhost:5000/**'], []],
+      ['banned', 'deny', ['docker.io/library/*'], ['docker.io/library/nginx', 'docker.io/library/busybox']],
+      ['rest', 'verify', ['**'], []],
+    ]);
+  });
+
+  test('the sample policy used by `make run` compiles', async () => {
+    const result = await loadPolicyFile('examples/policy.yaml');
+    expect(result.ok).toBe(true);
+  });
+
+  test('the compiled policy is frozen all the way down', async () => {
+    const policy = await load('valid-full.yaml');
+    const rule = policy.rules[0] as CompiledRule;
+    const verifier = rule.verifiers[0];
+    for (const value of [policy, policy.defaults, policy.rules, rule, rule.patterns, rule.excludes, rule.verifiers, verifier, verifier?.keys, verifier?.annotations, policy.keys.get('release')]) {
+      expect(Object.isFrozen(value)).toBe(true);
+    }
+    expect(() => (policy.rules as CompiledRule[]).push(rule)).toThrow(TypeError);
+    expect(() => {
+      (verifier?.annotations as Record<string, string>).env = 'dev';
+    }).toThrow(TypeError);
+    // ReadonlyMap is only a type; the object itself must offer no way to change trust.
+    expect('set' in policy.keys).toBe(false);
+    expect('delete' in policy.keys).toBe(false);
+    expect(() => {
+      (policy.keys as unknown as { extra: number }).extra = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('invalid policies report every problem with its path, line and column', () => {
+  const missingKey = resolve(FIXTURES, 'keys/missing.pub');
+  const keysDir = resolve(FIXTURES, 'keys');
+  const CASES: readonly [string, PolicyProblem[]][] = [
+    ['invalid-unknown-field.yaml', [{ path: 'rules[0].verfy', line: 8, column: 5, message: 'unknown field; did you mean verify?' }]],
+    [
+      'invalid-yaml-syntax.yaml',
+      [
+        { path: '', line: 6, column: 3, message: 'YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' },
+        { path: '', line: 6, column: 11, message: 'YAML: Nested mappings are not allowed in compact mappings' },
+        { path: '', line: 6, column: 11, message: 'YAML: Implicit keys need to be on a single line' },
+      ],
+    ],
+    [
+      'invalid-duplicate-yaml-key.yaml',
+      [
+        { path: 'keys.release', line: 5, column: 3, message: 'YAML: duplicate key; each key may appear only once in a map' },
+        { path: 'rules[0].action', line: 10, column: 5, message: 'YAML: duplicate key; each key may appear only once in a map' },
+      ],
+    ],
+    [
+      'invalid-key-reference.yaml',
+      [
+        { path: 'rules[0].verify[0].keys[1]', line: 11, column: 25, message: 'unknown key "bakup"; did you mean backup? (defined keys: release, backup)' },
+        { path: 'rules[0].verify[0].keys[2]', line: 11, column: 32, message: 'unknown key "nightly" (defined keys: release, backup)' },
+      ],
+    ],
+    [
+      'invalid-threshold.yaml',
+      [
+        { path: 'rules[0].verify[0].threshold', line: 12, column: 20, message: 'threshold 3 is more than the 2 keys listed; it must be between 1 and 2' },
+        { path: 'rules[1].verify[0].threshold', line: 18, column: 20, message: 'must be at least 1; got number 0' },
+        { path: 'rules[2].verify[0].threshold', line: 24, column: 20, message: 'must be a whole number; got the string "1"' },
+      ],
+    ],
+    [
+      'invalid-duplicate-rule-name.yaml',
+      [
+        {
+          path: 'rules[2].name',
+          line: 10,
+          column: 11,
+          message: 'duplicate rule name "exempt" (also the name of rules[0]); rule names identify rules in decisions and must be unique',
+        },
+      ],
+    ],
+    [
+      'invalid-globs.yaml',
+      [
+        { path: 'rules[0].images[0]', line: 6, column: 9, message: 'patterns never contain tags: remove ":latest"' },
+        {
+          path: 'rules[0].images[1]',
+          line: 7,
+          column: 9,
+          message: 'patterns never contain digests: remove "@sha256:0000"; a pattern matches every digest of the repositories it names',
+        },
+        { path: 'rules[0].images[2]', line: 8, column: 9, message: '"**" must be a whole path segment (as in "registry.example.com/team/**"), not part of "team**"' },
+        {
+          path: 'rules[0].images[3]',
+          line: 9,
+          column: 9,
+          message:
+            '"registry.example.com" looks like a registry host; to match every image in it write "registry.example.com/**" (for the Docker Hub image write "docker.io/library/registry.example.com")',
+        },
+        {
+          path: 'rules[0].exclude[0]',
+          line: 10,
+          column: 15,
+          message: 'character "(" is not allowed; patterns use repository-name characters (a-z 0-9 . _ -), "/", "*" and "**"',
+        },
+      ],
+    ],
+    [
+      'invalid-keys.yaml',
+      [
+        { path: 'keys.inline-garbage.publicKey', line: 5, column: 16, message: 'no PEM block found; expected "-----BEGIN PUBLIC KEY-----"' },
+        { path: 'keys.file-garbage.file', line: 7, column: 11, message: 'key file "keys/garbage.pub": no PEM block found; expected "-----BEGIN PUBLIC KEY-----"' },
+        { path: 'keys.weak.file', line: 9, column: 11, message: 'key file "keys/weak-rsa-1024.pub": RSA key is 1024 bits; at least 2048 are required' },
+        { path: 'keys.missing.file', line: 11, column: 11, message: `cannot read key file ${JSON.stringify(missingKey)}: no such file` },
+        { path: 'keys.directory.file', line: 13, column: 11, message: `cannot read key file ${JSON.stringify(keysDir)}: it is a directory, not a file` },
+        { path: 'keys.both', line: 15, column: 5, message: 'a key needs exactly one of publicKey (inline PEM) or file (path to a PEM file)' },
+        { path: 'keys.neither', line: 17, column: 12, message: 'a key needs exactly one of publicKey (inline PEM) or file (path to a PEM file)' },
+      ],
+    ],
+    [
+      'invalid-verifier-type.yaml',
+      [
+        { path: 'rules[0].verify[0].type', line: 9, column: 15, message: 'verifier type notation is not supported yet; supported: cosign' },
+        { path: 'rules[0].verify[1].type', line: 11, column: 15, message: 'unknown verifier type "cosine"; supported: cosign; did you mean cosign?' },
+      ],
+    ],
+    [
+      'invalid-values.yaml',
+      [
+        { path: 'apiVersion', line: 1, column: 13, message: 'must be signet.dev/v1alpha1; got the string "signet.dev/v1"' },
+        { path: 'kind', line: 2, column: 7, message: 'must be ImagePolicy; got the string "Policy"' },
+        { path: 'defaults.mode', line: 4, column: 9, message: 'must be one of enforce, warn, audit; got the string "enforse"; did you mean enforce?' },
+        { path: 'defaults.unmatched', line: 5, column: 14, message: 'must be one of deny, allow; got the string "no"' },
+        {
+          path: 'rules[0].name',
+          line: 7,
+          column: 11,
+          message: 'invalid name "Prod Images": use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63 characters)',
+        },
+        { path: 'rules[0].images', line: 8, column: 13, message: 'must list at least 1 item' },
+        { path: 'rules[0].action', line: 9, column: 13, message: 'must be one of verify, allow, deny; got the string "verfiy"; did you mean verify?' },
+        { path: 'rules[0].require', line: 10, column: 14, message: 'must be one of all, any; got the string "both"' },
+        { path: 'rules[1].require', line: 14, column: 5, message: 'require is only used with action verify, and this rule has action allow' },
+        {
+          path: 'rules[1].verify',
+          line: 15,
+          column: 5,
+          message: 'verify is only used with action verify, and this rule has action allow; remove verify or change the action',
+        },
+        { path: 'rules[1].verify[0].keys[0]', line: 17, column: 16, message: 'unknown key "release" (the policy defines no keys)' },
+        {
+          path: 'rules[1].verify[0].annotations.build',
+          line: 18,
+          column: 30,
+          message: 'must be a string; got number 42; quote it ("42") if it is meant as text',
+        },
+        { path: 'rules[1].verify[0].annotations[""]', line: 18, column: 34, message: 'invalid name "": annotation names must not be empty' },
+        { path: 'rules[1].verify[0].identity', line: 19, column: 19, message: 'must be one of ignore, repository; got the string "repo"' },
+      ],
+    ],
+  ];
+
+  test.each(CASES)('%s', async (name, expected) => {
+    expect(await problemsOf(name)).toEqual(expected);
+  });
+
+  test('all problems of a policy are reported at once, in line order (invalid-many.yaml)', async () => {
+    const problems = await problemsOf('invalid-many.yaml');
+    expect(problems.map((problem) => `${problem.line}:${problem.column} ${problem.path}`)).toEqual([
+      '7:11 keys.backup.file',
+      '9:16 keys.broken.publicKey',
+      '11:5 keys.both',
+      '14:9 defaults.mode',
+      '17:46 rules[0].images[1]',
+      '18:5 rules[0].verfy',
+      '21:11 rules[1].name',
+      '25:25 rules[1].verify[0].keys[1]',
+      '26:20 rules[1].verify[0].threshold',
+      '27:30 rules[1].verify[0].annotations.build',
+      '28:15 rules[1].verify[1].type',
+      '33:5 rules[2].verify',
+    ]);
+  });
+
+  test('the error message lists every problem as source:line:column: path: message', async () => {
+    const result = await loadPolicyFile(fixturePath('invalid-key-reference.yaml'));
+    expect(result).toEqual(
+      err({
+        code: 'POLICY_INVALID',
+        message: [
+          'policy test/fixtures/policies/invalid-key-reference.yaml is invalid (2 problems):',
+          '  test/fixtures/policies/invalid-key-reference.yaml:11:25: rules[0].verify[0].keys[1]: unknown key "bakup"; did you mean backup? (defined keys: release, backup)',
+          '  test/fixtures/policies/invalid-key-reference.yaml:11:32: rules[0].verify[0].keys[2]: unknown key "nightly" (defined keys: release, backup)',
+        ].join('\n'),
+        problems: expect.any(Array),
+      }),
+    );
+  });
+});
+
+describe('document-level problems', () => {
+  test.each([
+    ['an empty file', '', [{ path: '', line: 1, column: 1, message: 'the policy is empty' }]],
+    ['only comments', '# nothing yet\n', [{ path: '', line: 1, column: 1, message: 'the policy is empty' }]],
+    ['a list', '- a\n', [{ path: '', line: 1, column: 1, message: 'must be a map (field: value); got a list' }]],
+    [
+      'two documents',
+      `${HEADER}rules: []\n---\n${HEADER}rules: []\n`,
+      [{ path: '', line: 4, column: 1, message: 'YAML: a policy is one YAML document; remove the "---" and everything after it, or split the file' }],
+    ],
+    ['tabs as indentation', `${HEADER}rules:\n\t- name: a\n`, [{ path: '', line: 4, column: 1, message: 'YAML: Tabs are not allowed as indentation' }]],
+    ['an unknown tag', `apiVersion: !custom signet.dev/v1alpha1\nkind: ImagePolicy\nrules: []\n`, [{ path: 'apiVersion', line: 1, column: 13, message: 'YAML: Unresolved tag: !custom' }]],
+    ['a list as a key', `${HEADER}rules: []\n? [a, b]\n: c\n`, [{ path: '', line: 4, column: 3, message: 'YAML: keys must be plain strings, not lists or maps' }]],
+    [
+      'missing fields and a misspelt one',
+      'apiVersion: signet.dev/v1alpha1\nrulez: []\n',
+      [
+        { path: 'kind', line: 1, column: 1, message: 'missing required field' },
+        { path: 'rules', line: 1, column: 1, message: 'missing required field' },
+        { path: 'rulez', line: 2, column: 1, message: 'unknown field; did you mean rules?' },
+      ],
+    ],
+    [
+      'an unknown field with no near match',
+      `${HEADER}rules: []\nspec: {}\n`,
+      [{ path: 'spec', line: 4, column: 1, message: 'unknown field; allowed fields here: apiVersion, kind, metadata, keys, defaults, rules' }],
+    ],
+    [
+      '__proto__ as a field',
+      `${HEADER}rules: []\n__proto__: {polluted: true}\n`,
+      [{ path: '__proto__', line: 4, column: 1, message: 'unknown field; allowed fields here: apiVersion, kind, metadata, keys, defaults, rules' }],
+    ],
+    [
+      'empty values',
+      `${HEADER}keys:\nrules:\n  - name: a\n    images:\n    verify: []\n`,
+      [
+        { path: 'keys', line: 3, column: 6, message: 'must be a map (field: value); got nothing' },
+        { path: 'rules[0].images', line: 6, column: 12, message: 'must be a list; got nothing' },
+        { path: 'rules[0].verify', line: 7, column: 13, message: 'must list at least 1 item' },
+      ],
+    ],
+    [
+      'a missing verify list',
+      `${HEADER}rules:\n  - name: a\n    images: [ghcr.io/a/b]\n`,
+      [
+        {
+          path: 'rules[0].verify',
+          line: 4,
+          column: 5,
+          message: 'action verify needs a verify list saying which signatures are required (or set action: allow or action: deny)',
+        },
+      ],
+    ],
+    [
+      'a verifier without type and a key listed twice',
+      `${HEADER}keys: {k: {publicKey: ${JSON.stringify(RELEASE_PEM)}}}\nrules:\n  - name: a\n    images: [ghcr.io/a/b]\n    verify:\n      - {keys: [k]}\n      - {type: cosign, keys: [k, k]}\n`,
+      [
+        { path: 'rules[0].verify[0].type', line: 8, column: 9, message: 'missing required field' },
+        { path: 'rules[0].verify[1].keys[1]', line: 9, column: 34, message: 'the string "k" is listed twice' },
+      ],
+    ],
+  ])('%s', (_label, text, expected) => {
+    expect(textError(text).problems).toEqual(expected);
+  });
+
+  test('an alias bomb is refused, not expanded', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [name, previous] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']]) {
+      bomb.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+    expect(textError(`${bomb.join('\n')}\n`).problems).toEqual([
+      { path: '', line: 1, column: 1, message: 'YAML: Excessive alias count indicates a resource exhaustion attack' },
+    ]);
+  });
+
+  test('anchors and aliases within reason work, and problems behind an alias point at the anchor', () => {
+    const text = `${HEADER}keys:\n  k: {publicKey: ${JSON.stringify(RELEASE_PEM)}}\nrules:\n  - name: a\n    images: [ghcr.io/a/*]\n    verify: &v\n      - {type: cosign, keys: [k, nope]}\n  - name: b\n    images: [ghcr.io/b/*]\n    verify: *v\n`;
+    expect(textError(text).problems).toEqual([
+      { path: 'rules[0].verify[0].keys[1]', line: 9, column: 34, message: 'unknown key "nope" (defined keys: k)' },
+      { path: 'rules[1].verify[0].keys[1]', line: 9, column: 34, message: 'unknown key "nope" (defined keys: k)' },
+    ]);
+    const fixed = loadPolicyText(text.replace(', nope', ''), { baseDir: tmpdir(), sourceName: 'inline.yaml' });
+    expect(fixed.ok && fixed.value.rules[1]?.verifiers[0]?.keys[0]?.name).toBe('k');
+  });
+
+  test('a policy text above the size limit is refused before parsing', () => {
+    const text = `${HEADER}rules: []\n# ${'x'.repeat(1024 * 1024)}\n`;
+    expect(textError(text).problems).toEqual([{ path: '', message: `the policy is ${text.length} characters; at most 1048576 are allowed` }]);
+  });
+
+  test('arbitrary text and arbitrary YAML values give a result, never an exception', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.anything().map((value) => String(stringify(value) ?? ''))), (text) => {
+        const result = loadPolicyText(text, { baseDir: tmpdir(), sourceName: 'fuzz.yaml' });
+        if (!result.ok) {
+          expect(result.error.code).toBe('POLICY_INVALID');
+          expect(result.error.problems.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('policy-shaped documents with wrong values anywhere give a result, never an exception', () => {
+    const anyValue = fc.oneof(fc.anything(), fc.constant(null), fc.array(fc.string()), fc.integer());
+    const verifier = fc.record(
+      { type: fc.oneof(fc.constantFrom('cosign', 'notation'), anyValue), keys: fc.oneof(fc.array(fc.constantFrom('k', 'x', '')), anyValue), threshold: fc.oneof(fc.integer({ min: -1, max: 4 }), anyValue), annotations: anyValue, identity: anyValue },
+      { requiredKeys: [] },
+    );
+    const rule = fc.record(
+      { name: fc.oneof(fc.constantFrom('a', 'a', 'b'), anyValue), images: fc.oneof(fc.array(fc.constantFrom('**', 'nginx:1', 'ghcr.io/*', '')), anyValue), exclude: anyValue, action: fc.oneof(fc.constantFrom('verify', 'allow', 'deny'), anyValue), require: anyValue, mode: anyValue, verify: fc.oneof(fc.array(verifier), anyValue) },
+      { requiredKeys: [] },
+    );
+    const keys = fc.dictionary(fc.constantFrom('k', 'x', 'bad name'), fc.oneof(fc.constant({ publicKey: RELEASE_PEM }), fc.record({ publicKey: anyValue, file: anyValue }, { requiredKeys: [] }), anyValue));
+    const policy = fc.record({ apiVersion: fc.constant('signet.dev/v1alpha1'), kind: fc.constant('ImagePolicy'), keys, defaults: anyValue, rules: fc.oneof(fc.array(rule, { maxLength: 4 }), anyValue) }, { requiredKeys: ['apiVersion', 'kind'] });
+    fc.assert(
+      fc.property(policy, (document) => {
+        const result = loadPolicyText(stringify(document), { baseDir: '/nonexistent', sourceName: 'fuzz.yaml' });
+        if (!result.ok) expect(result.error.problems.length).toBeGreaterThan(0);
+        else expect(Object.isFrozen(result.value)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('key files', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'signet-policy-'));
+    mkdirSync(join(dir, 'keys'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const policyWithKeyFile = (file: string): string =>
+    `${HEADER}keys:\n  k: {file: ${JSON.stringify(file)}}\nrules:\n  - name: a\n    images: [ghcr.io/a/b]\n    verify: [{type: cosign, keys: [k]}]\n`;
+
+  test('a relative key file path is resolved against the policy file, not the working directory', async () => {
+    writeFileSync(join(dir, 'keys', 'k.pub'), RELEASE_PEM);
+    writeFileSync(join(dir, 'policy.yaml'), policyWithKeyFile('keys/k.pub'));
+    expect(resolve('keys/k.pub')).not.toBe(join(dir, 'keys', 'k.pub'));
+    const result = await loadPolicyFile(join(dir, 'policy.yaml'));
+    expect(result.ok && result.value.keys.get('k')?.algorithm).toBe('ecdsa-p256');
+  });
+
+  test('loadPolicyText resolves relative key files against baseDir; absolute paths are used as they are', () => {
+    writeFileSync(join(dir, 'keys', 'k.pub'), RELEASE_PEM);
+    const relative = loadPolicyText(policyWithKeyFile('keys/k.pub'), { baseDir: dir, sourceName: 'inline.yaml' });
+    const absolute = loadPolicyText(policyWithKeyFile(join(dir, 'keys', 'k.pub')), { baseDir: '/nonexistent', sourceName: 'inline.yaml' });
+    expect(relative.ok && absolute.ok && relative.value.keys.get('k')?.fingerprint === absolute.value.keys.get('k')?.fingerprint).toBe(true);
+  });
+
+  test('a key file reader can be supplied (keys that come from a ConfigMap)', () => {
+    const asked: string[] = [];
+    const result = loadPolicyText(policyWithKeyFile('keys/k.pub'), {
+      baseDir: '/etc/signet',
+      sourceName: 'configmap signet/policy',
+      readKeyFile: (path) => {
+        asked.push(path);
+        return path === '/etc/signet/keys/k.pub' ? ok(RELEASE_PEM) : err('not in the ConfigMap');
+      },
+    });
+    expect(asked).toEqual(['/etc/signet/keys/k.pub']);
+    expect(result.ok && result.value.source).toBe('configmap signet/policy');
+  });
+
+  test('a key file above the size limit is refused without reading it whole', () => {
+    writeFileSync(join(dir, 'keys', 'k.pub'), 'x'.repeat(MAX_KEY_FILE_BYTES + 1));
+    const error = textError(policyWithKeyFile('keys/k.pub'), dir);
+    expect(error.problems).toEqual([
+      {
+        path: 'keys.k.file',
+        line: 4,
+        column: 13,
+        message: `cannot read key file ${JSON.stringify(join(dir, 'keys', 'k.pub'))}: it is ${MAX_KEY_FILE_BYTES + 1} bytes; at most ${MAX_KEY_FILE_BYTES} are allowed`,
+      },
+    ]);
+  });
+
+  test('a private key is refused with a message that says so', () => {
+    const privatePem = execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout'], { encoding: 'utf8' });
+    writeFileSync(join(dir, 'keys', 'k.pub'), privatePem);
+    expect(textError(policyWithKeyFile('keys/k.pub'), dir).problems).toEqual([
+      { path: 'keys.k.file', line: 4, column: 13, message: 'key file "keys/k.pub": key k is a private key; give the public key' },
+    ]);
+  });
+
+  test('the version changes when a key file changes, and only then', async () => {
+    const policyFile = join(dir, 'policy.yaml');
+    const keyFile = join(dir, 'keys', 'k.pub');
+    writeFileSync(policyFile, policyWithKeyFile('keys/k.pub'));
+    const versionNow = async (): Promise<string> => {
+      const result = await loadPolicyFile(policyFile);
+      if (!result.ok) throw new Error(result.error.message);
+      return result.value.version;
+    };
+
+    writeFileSync(keyFile, RELEASE_PEM);
+    const first = await versionNow();
+    expect(await versionNow()).toBe(first);
+
+    writeFileSync(keyFile, BACKUP_PEM);
+    const rotated = await versionNow();
+    expect(rotated).not.toBe(first);
+
+    // The same key written differently (extra blank lines) is the same trust, so the same version.
+    writeFileSync(keyFile, `\n${RELEASE_PEM}\n\n`);
+    expect(await versionNow()).toBe(first);
+
+    writeFileSync(policyFile, `# reviewed\n${policyWithKeyFile('keys/k.pub')}`);
+    expect(await versionNow()).not.toBe(first);
+  });
+
+  test('a missing policy file, or a directory, is a POLICY_INVALID error', async () => {
+    const missing = join(dir, 'nope.yaml');
+    expect(await loadPolicyFile(missing)).toEqual(
+      err({
+        code: 'POLICY_INVALID',
+        message: `policy ${missing} is invalid (1 problem):\n  ${missing}: cannot read policy file ${JSON.stringify(missing)}: no such file`,
+        problems: [{ path: '', message: `cannot read policy file ${JSON.stringify(missing)}: no such file` }],
+      }),
+    );
+    const result = await loadPolicyFile(dir);
+    expect(!result.ok && result.error.problems[0]?.message).toBe(`cannot read policy file ${JSON.stringify(dir)}: it is a directory, not a file`);
+  });
+
+  test('a policy file above the size limit is refused', async () => {
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `${HEADER}rules: []\n#${'x'.repeat(1024 * 1024)}\n`);
+    const result = await loadPolicyFile(big);
+    expect(!result.ok && result.error.problems[0]?.message).toMatch(/^cannot read policy file ".*big\.yaml": it is 1048\d+ bytes; at most 1048576 are allowed$/);
+  });
+});
