@@ -1,0 +1,486 @@
+// OCI distribution client: resolves tags, fetches manifests, blobs and referrers, and pushes
+// blobs and manifests (used by tests and tooling). Every byte it returns has been checked against
+// a digest it computed itself, every body is read under a size cap, every exchange under a deadline.
+// It never trusts a tag, a Docker-Content-Digest header, or a registry's claim to have filtered.
+// Expected failures come back as RegistryError values; it does not throw for registry behaviour.
+
+import type { Digest, RepositoryRef } from '../reference/types.js';
+import type { Result } from '../util/result.js';
+import { ok, err } from '../util/result.js';
+import type { Descriptor, FetchedManifest, RegistryClientOptions, RegistryCredentials, RegistryError, RegistryHostConfig, RegistryStats, RequestOptions } from './types.js';
+import type { RequestContext } from './errors.js';
+import { quoteServerText, registryError, statusError } from './errors.js';
+import type { IncomingResponse, OutgoingRequest } from './http.js';
+import { Transport, abandon, contentLengthOf, discard, headerValue, headerValues } from './http.js';
+import type { Access, RegistryAuthTarget } from './auth.js';
+import { Authenticator, retryAfterOf } from './auth.js';
+import { parseDockerConfigJson } from './credentials.js';
+import { asDigest, digestOf, matchesDigest, referrersTagFor } from './digest.js';
+import { MANIFEST_ACCEPT, OCI_INDEX, checkManifestBody, classifyManifestType } from './media-types.js';
+import { indexDescriptors, nextLinkOf } from './referrers.js';
+
+const MIB = 1024 * 1024;
+const DEFAULTS = {
+  maxManifestBytes: 4 * MIB,
+  maxBlobBytes: 1 * MIB,
+  requestTimeoutMs: 5000,
+  maxRedirects: 3,
+  connectionsPerHost: 16,
+  // Kept in step with package.json by hand: reading package.json at runtime breaks once compiled into dist/.
+  userAgent: 'signet/0.1.0',
+} as const;
+
+/** Referrers pages followed before giving up; a longer list is reported, not silently cut. */
+const MAX_REFERRER_PAGES = 10;
+
+// Grammar from the distribution spec; checked before a name is put into a URL path.
+const REPOSITORY_NAME = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+const REGISTRY_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
+const MEDIA_TYPE = /^[A-Za-z0-9][\w.+-]*\/[A-Za-z0-9][\w.+-]*$/;
+
+/** Docker Hub is named `docker.io` everywhere in Signet; its API lives on another host. */
+function apiHostOf(registry: string): string {
+  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+interface Endpoint extends RegistryAuthTarget {
+  readonly resolveWith: 'GET' | 'HEAD';
+}
+
+type ManifestRef = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
+
+export class RegistryClient {
+  readonly #limits: { readonly maxManifestBytes: number; readonly maxBlobBytes: number; readonly requestTimeoutMs: number };
+  readonly #hosts: ReadonlyMap<string, RegistryHostConfig>;
+  readonly #dockerCredentials: ReadonlyMap<string, RegistryCredentials>;
+  readonly #transport: Transport;
+  readonly #auth: Authenticator;
+
+  /** Throws on invalid options (a configuration error at start-up, not a registry failure). */
+  constructor(options: RegistryClientOptions = {}) {
+    this.#limits = {
+      maxManifestBytes: positive(options.maxManifestBytes, DEFAULTS.maxManifestBytes, 'maxManifestBytes'),
+      maxBlobBytes: positive(options.maxBlobBytes, DEFAULTS.maxBlobBytes, 'maxBlobBytes'),
+      requestTimeoutMs: positive(options.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 'requestTimeoutMs'),
+    };
+    this.#hosts = new Map(Object.entries(options.hosts ?? {}));
+    if (options.dockerConfigJson !== undefined) {
+      const parsed = parseDockerConfigJson(options.dockerConfigJson);
+      if (!parsed.ok) throw new Error(`invalid registry credentials: ${parsed.error}`);
+      this.#dockerCredentials = parsed.value;
+    } else {
+      this.#dockerCredentials = new Map();
+    }
+    const caBundleByHost = new Map<string, string>();
+    for (const [registry, config] of this.#hosts) {
+      if (config.caBundle !== undefined) caBundleByHost.set(apiHostOf(registry), config.caBundle);
+    }
+    const maxRedirects = options.maxRedirects ?? DEFAULTS.maxRedirects;
+    if (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0) throw new Error('maxRedirects must be a non-negative integer');
+    this.#transport = new Transport({
+      timeoutMs: this.#limits.requestTimeoutMs,
+      maxRedirects,
+      connectionsPerHost: positive(options.connectionsPerHost, DEFAULTS.connectionsPerHost, 'connectionsPerHost'),
+      userAgent: options.userAgent ?? DEFAULTS.userAgent,
+      caBundleByHost,
+    });
+    this.#auth = new Authenticator(this.#transport);
+  }
+
+  /**
+   * Tag → descriptor of what the tag points at now (for a multi-arch image: the index, never a platform).
+   *
+   * GET or HEAD: undici closes the socket after every HEAD (it guards against servers that send a body
+   * anyway), so HEAD costs a new TCP (and TLS) connection each time; GET keeps the connection and measured
+   * 1.3–2× faster on loopback (perf-limits.md §5). GET also lets us hash the body instead of trusting a header.
+   * Docker Hub counts manifest GETs against its pull rate limit but not HEADs, so docker.io defaults to HEAD.
+   * With HEAD, the digest comes from Docker-Content-Digest (falling back to GET when it is missing); that is
+   * acceptable because a tag is never trusted anyway: whatever is verified afterwards is fetched by digest.
+   */
+  async resolve(repo: RepositoryRef, tag: string, options: RequestOptions = {}): Promise<Result<Descriptor, RegistryError>> {
+    const endpoint = this.#endpoint(repo);
+    if (!endpoint.ok) return endpoint;
+    const context: RequestContext = { registry: repo.registry, what: `manifest ${repo.repository}:${quoteServerText(tag, 140)}` };
+    if (!TAG.test(tag)) return err(registryError('UNSUPPORTED', context, `cannot resolve ${context.what}: not a valid tag`));
+
+    if (endpoint.value.resolveWith === 'HEAD') {
+      const headed = await this.#resolveByHead(endpoint.value, repo, tag, context, options.signal);
+      if (headed.kind === 'done') return headed.result;
+    }
+    const fetched = await this.#fetchManifest(endpoint.value, repo, { kind: 'tag', tag }, MANIFEST_ACCEPT, context, options.signal);
+    if (!fetched.ok) return fetched;
+    return ok({ mediaType: fetched.value.mediaType, digest: fetched.value.digest, size: fetched.value.bytes.length });
+  }
+
+  /** Manifest or index by tag or digest, with its exact bytes and their digest. */
+  async getManifest(repo: RepositoryRef, ref: string, options: RequestOptions = {}): Promise<Result<FetchedManifest, RegistryError>> {
+    const endpoint = this.#endpoint(repo);
+    if (!endpoint.ok) return endpoint;
+    const parsed = parseManifestRef(ref);
+    const context: RequestContext = { registry: repo.registry, what: `manifest ${referenceText(repo, parsed ?? { kind: 'tag', tag: quoteServerText(ref, 140) })}` };
+    if (parsed === undefined) return err(registryError('UNSUPPORTED', context, `cannot fetch ${context.what}: not a valid tag or supported digest`));
+    return this.#fetchManifest(endpoint.value, repo, parsed, MANIFEST_ACCEPT, context, options.signal);
+  }
+
+  /** Blob by digest, verified against the digest (and the size when given); capped at maxBytes or maxBlobBytes. */
+  async getBlob(repo: RepositoryRef, descriptor: { digest: Digest; size?: number }, options: RequestOptions & { maxBytes?: number } = {}): Promise<Result<Buffer, RegistryError>> {
+    const endpoint = this.#endpoint(repo);
+    if (!endpoint.ok) return endpoint;
+    const context: RequestContext = { registry: repo.registry, what: `blob ${repo.repository}@${quoteServerText(String(descriptor.digest), 140)}` };
+    const digest = asDigest(descriptor.digest);
+    if (digest === undefined) return err(registryError('UNSUPPORTED', context, `cannot fetch ${context.what}: not a supported digest`));
+    const cap = options.maxBytes ?? this.#limits.maxBlobBytes;
+    if (!Number.isSafeInteger(cap) || cap <= 0) return err(registryError('UNSUPPORTED', context, `cannot fetch ${context.what}: maxBytes ${cap} is not a positive byte count`));
+    const size = descriptor.size;
+    if (size !== undefined) {
+      if (!Number.isSafeInteger(size) || size < 0) return err(registryError('UNSUPPORTED', context, `cannot fetch ${context.what}: descriptor size ${size} is not a byte count`));
+      if (size > cap) return err(registryError('TOO_LARGE', context, `not asked for ${context.what}: its descriptor says ${size} bytes, over the ${cap}-byte limit`));
+    }
+
+    const sent = await this.#send(endpoint.value, repo, 'pull', { method: 'GET', kind: 'blob', url: this.#url(endpoint.value, repo, `blobs/${digest}`), followRedirects: true }, context, options.signal);
+    if (!sent.ok) return sent;
+    const response = sent.value;
+    if (response.status !== 200) return err(await this.#failure(endpoint.value, response, context));
+
+    const announced = contentLengthOf(response.headers);
+    if (size !== undefined && announced !== undefined && announced !== size) {
+      abandon(response.body);
+      return err(registryError('DIGEST_MISMATCH', context, `announced ${announced} bytes for ${context.what} but its descriptor says ${size}`, response.status));
+    }
+    const body = await this.#transport.readBody(response, size ?? cap, context, (tooMany) =>
+      size !== undefined
+        ? registryError('DIGEST_MISMATCH', context, `sent more than the ${size} bytes its descriptor gives for ${context.what}`, response.status)
+        : tooLarge(context, cap, tooMany, response.status),
+    );
+    if (!body.ok) return body;
+    if (size !== undefined && body.value.length !== size) {
+      return err(registryError('DIGEST_MISMATCH', context, `sent ${body.value.length} bytes for ${context.what} but its descriptor says ${size}`, response.status));
+    }
+    if (!matchesDigest(body.value, digest)) {
+      return err(registryError('DIGEST_MISMATCH', context, `sent content for ${context.what} that hashes to ${digestOf(body.value, digest.slice(0, digest.indexOf(':')))}`, response.status));
+    }
+    return ok(body.value);
+  }
+
+  /**
+   * Manifests in the repository whose `subject` is `subject`: the referrers API, or the `sha256-<hex>` tag when
+   * the registry lacks the API (404, and in practice 400/405/406/501). Filtered by artifactType here even when
+   * the registry says it filtered, since that costs nothing and does not depend on the registry's honesty.
+   */
+  async referrers(repo: RepositoryRef, subject: Digest, options: RequestOptions & { artifactType?: string } = {}): Promise<Result<Descriptor[], RegistryError>> {
+    const endpoint = this.#endpoint(repo);
+    if (!endpoint.ok) return endpoint;
+    const context: RequestContext = { registry: repo.registry, what: `referrers of ${repo.repository}@${quoteServerText(String(subject), 140)}` };
+    const digest = asDigest(subject);
+    if (digest === undefined) return err(registryError('UNSUPPORTED', context, `cannot list ${context.what}: not a supported digest`));
+    const wanted = options.artifactType;
+    const keep = (all: Descriptor[]): Descriptor[] => (wanted === undefined ? all : all.filter((d) => d.artifactType === wanted));
+
+    let url = this.#url(endpoint.value, repo, `referrers/${digest}`);
+    if (wanted !== undefined) url.searchParams.set('artifactType', wanted);
+    const collected: Descriptor[] = [];
+    for (let page = 0; ; page++) {
+      const sent = await this.#send(endpoint.value, repo, 'pull', { method: 'GET', kind: 'referrers', url, headers: { accept: OCI_INDEX }, followRedirects: true }, context, options.signal);
+      if (!sent.ok) return sent;
+      const response = sent.value;
+      if (page === 0 && [400, 404, 405, 406, 501].includes(response.status)) {
+        await discard(response.body);
+        return this.#referrersFromTag(endpoint.value, repo, digest, context, options.signal, keep);
+      }
+      if (response.status !== 200) return err(await this.#failure(endpoint.value, response, context));
+      const mediaType = classifyManifestType(headerValue(response.headers, 'content-type'));
+      if (mediaType.kind !== 'accepted' || mediaType.mediaType !== OCI_INDEX) {
+        abandon(response.body);
+        return err(registryError('BAD_CONTENT', context, `answered ${context.what} with Content-Type ${quoteServerText(headerValue(response.headers, 'content-type') ?? '(none)', 80)}, not an OCI image index`, response.status));
+      }
+      const body = await this.#transport.readBody(response, this.#limits.maxManifestBytes, context, (announced) => tooLarge(context, this.#limits.maxManifestBytes, announced, response.status));
+      if (!body.ok) return body;
+      const checked = checkManifestBody(body.value, OCI_INDEX);
+      if (checked.kind !== 'ok') return err(registryError('BAD_CONTENT', context, `answered ${context.what} with an invalid index: ${checked.kind === 'bad' ? checked.reason : 'schema1'}`, response.status));
+      const descriptors = indexDescriptors(checked.json);
+      if (!descriptors.ok) return err(registryError('BAD_CONTENT', context, `answered ${context.what} with an invalid index: ${descriptors.error}`, response.status));
+      collected.push(...descriptors.value);
+
+      const next = nextLinkOf(headerValue(response.headers, 'link'));
+      if (next === undefined) return ok(keep(collected));
+      if (page + 1 >= MAX_REFERRER_PAGES) return err(registryError('TOO_LARGE', context, `has more than ${MAX_REFERRER_PAGES} pages of ${context.what}`, response.status));
+      let nextUrl: URL;
+      try {
+        nextUrl = new URL(next, response.url);
+      } catch {
+        return err(registryError('BAD_CONTENT', context, `sent an invalid next-page link for ${context.what}`, response.status));
+      }
+      if (nextUrl.origin !== endpoint.value.origin) return err(registryError('BAD_CONTENT', context, `sent a next-page link for ${context.what} to another host (${nextUrl.host})`, response.status));
+      url = nextUrl;
+    }
+  }
+
+  /** Uploads a blob unless the registry has it already (HEAD first, then a monolithic POST + PUT). */
+  async pushBlob(repo: RepositoryRef, bytes: Buffer, options: RequestOptions = {}): Promise<Result<Descriptor, RegistryError>> {
+    const endpoint = this.#endpoint(repo);
+    if (!endpoint.ok) return endpoint;
+    const digest = digestOf(bytes);
+    const context: RequestContext = { registry: repo.registry, what: `blob upload ${repo.repository}@${digest}` };
+    // The caller sets the real media type in its manifest; a blob itself has none.
+    const descriptor: Descriptor = { mediaType: 'application/octet-stream', digest, size: bytes.length };
+
+    const headed = await this.#send(endpoint.value, repo, 'pull,push', { method: 'HEAD', kind: 'blob-head', url: this.#url(endpoint.value, repo, `blobs/${digest}`), followRedirects: true }, context, options.signal);
+    if (!headed.ok) return headed;
+    await discard(headed.value.body);
+    if (headed.value.status === 200) return ok(descriptor);
+    if (headed.value.status !== 404) return err(await this.#failure(endpoint.value, headed.value, context));
+
+    const started = await this.#send(endpoint.value, repo, 'pull,push', { method: 'POST', kind: 'blob-upload', url: this.#url(endpoint.value, repo, 'blobs/uploads/'), followRedirects: false }, context, options.signal);
+    if (!started.ok) return started;
+    if (started.value.status !== 202) return err(await this.#failure(endpoint.value, started.value, context));
+    await discard(started.value.body);
+    const location = headerValue(started.value.headers, 'location');
+    let uploadUrl: URL;
+    try {
+      uploadUrl = new URL(location ?? '', started.value.url);
+      if (location === undefined) throw new Error('no location');
+    } catch {
+      return err(registryError('SERVER_ERROR', context, `answered 202 for ${context.what} without a usable upload Location`, 202));
+    }
+    uploadUrl.searchParams.set('digest', digest);
+    const put = await this.#send(
+      endpoint.value,
+      repo,
+      'pull,push',
+      { method: 'PUT', kind: 'blob-upload', url: uploadUrl, headers: { 'content-type': 'application/octet-stream' }, body: bytes, followRedirects: false },
+      context,
+      options.signal,
+    );
+    if (!put.ok) return put;
+    if (put.value.status !== 201 && put.value.status !== 204) return err(await this.#failure(endpoint.value, put.value, context));
+    const stored = checkEchoedDigest(put.value, digest, context);
+    await discard(put.value.body);
+    return stored.ok ? ok(descriptor) : stored;
+  }
+
+  /** Stores a manifest under a tag or its digest; returns the digest of the bytes sent. */
+  async pushManifest(repo: RepositoryRef, ref: string, bytes: Buffer, mediaType: string, options: RequestOptions = {}): Promise<Result<Digest, RegistryError>> {
+    const endpoint = this.#endpoint(repo);
+    if (!endpoint.ok) return endpoint;
+    const parsed = parseManifestRef(ref);
+    const context: RequestContext = { registry: repo.registry, what: `manifest push ${referenceText(repo, parsed ?? { kind: 'tag', tag: quoteServerText(ref, 140) })}` };
+    if (parsed === undefined) return err(registryError('UNSUPPORTED', context, `cannot push ${context.what}: not a valid tag or supported digest`));
+    if (!MEDIA_TYPE.test(mediaType)) return err(registryError('UNSUPPORTED', context, `cannot push ${context.what}: invalid media type`));
+    const digest = digestOf(bytes);
+    if (parsed.kind === 'digest' && !matchesDigest(bytes, parsed.digest)) {
+      return err(registryError('DIGEST_MISMATCH', context, `not pushed: the manifest bytes do not hash to ${parsed.digest}`));
+    }
+    const target = parsed.kind === 'tag' ? parsed.tag : parsed.digest;
+    const put = await this.#send(
+      endpoint.value,
+      repo,
+      'pull,push',
+      { method: 'PUT', kind: 'manifest-put', url: this.#url(endpoint.value, repo, `manifests/${target}`), headers: { 'content-type': mediaType }, body: bytes, followRedirects: false },
+      context,
+      options.signal,
+    );
+    if (!put.ok) return put;
+    if (put.value.status !== 201 && put.value.status !== 204) return err(await this.#failure(endpoint.value, put.value, context));
+    const stored = checkEchoedDigest(put.value, digest, context);
+    await discard(put.value.body);
+    return stored.ok ? ok(digest) : stored;
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  stats(): RegistryStats {
+    return this.#transport.stats();
+  }
+
+  // ---- internals ----
+
+  #endpoint(repo: RepositoryRef): Result<Endpoint, RegistryError> {
+    const context: RequestContext = { registry: quoteServerText(String(repo.registry), 100), what: `repository ${quoteServerText(String(repo.repository), 140)}` };
+    if (typeof repo.registry !== 'string' || !REGISTRY_HOST.test(repo.registry)) {
+      return err(registryError('UNSUPPORTED', context, `is not a valid registry host name (asked for ${context.what})`));
+    }
+    if (typeof repo.repository !== 'string' || repo.repository.length > 255 || !REPOSITORY_NAME.test(repo.repository)) {
+      return err(registryError('UNSUPPORTED', context, `cannot be asked for ${context.what}: not a valid repository name`));
+    }
+    const config = this.#hosts.get(repo.registry);
+    const insecureHttp = config?.insecureHttp === true;
+    return ok({
+      registry: repo.registry,
+      origin: `${insecureHttp ? 'http' : 'https'}://${apiHostOf(repo.registry)}`,
+      insecureHttp,
+      credentials: config?.credentials ?? this.#dockerCredentials.get(repo.registry),
+      resolveWith: config?.resolveWith ?? (repo.registry === 'docker.io' ? 'HEAD' : 'GET'),
+    });
+  }
+
+  #url(endpoint: Endpoint, repo: RepositoryRef, rest: string): URL {
+    return new URL(`/v2/${repo.repository}/${rest}`, endpoint.origin);
+  }
+
+  /**
+   * Sends with the registry's auth: anonymous (or what the last challenge taught us) first; on a 401 answer
+   * the challenge and retry exactly once. A 401 that survives the retry is returned for the caller to report.
+   */
+  async #send(
+    endpoint: Endpoint,
+    repo: RepositoryRef,
+    access: Access,
+    request: Omit<OutgoingRequest, 'authorization' | 'authorizationOrigin' | 'allowPlainHttp'>,
+    context: RequestContext,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<IncomingResponse, RegistryError>> {
+    let authorization = this.#auth.initialAuthorization(endpoint, repo.repository, access);
+    for (let attempt = 0; ; attempt++) {
+      const outgoing: OutgoingRequest = { ...request, authorizationOrigin: endpoint.origin, allowPlainHttp: endpoint.insecureHttp, ...(authorization !== undefined ? { authorization } : {}) };
+      const sent = await this.#transport.send(outgoing, context, signal);
+      if (!sent.ok || sent.value.status !== 401 || attempt > 0) return sent;
+      const challenges = headerValues(sent.value.headers, 'www-authenticate');
+      await discard(sent.value.body);
+      const answered = await this.#auth.answerChallenge(endpoint, repo.repository, access, challenges, authorization, context, signal);
+      if (!answered.ok) return answered;
+      authorization = answered.value;
+    }
+  }
+
+  async #failure(endpoint: Endpoint, response: IncomingResponse, context: RequestContext): Promise<RegistryError> {
+    const errorBody = await this.#transport.errorSummary(response);
+    const hint = response.status === 401 ? (endpoint.credentials === undefined ? `no credentials configured for ${endpoint.registry}` : 'the configured credentials were refused') : undefined;
+    return statusError(response.status, context, { errorBody, ...retryAfterOf(response.headers), ...(hint !== undefined ? { hint } : {}) });
+  }
+
+  async #resolveByHead(
+    endpoint: Endpoint,
+    repo: RepositoryRef,
+    tag: string,
+    context: RequestContext,
+    signal: AbortSignal | undefined,
+  ): Promise<{ kind: 'done'; result: Result<Descriptor, RegistryError> } | { kind: 'use-get' }> {
+    const done = (result: Result<Descriptor, RegistryError>) => ({ kind: 'done' as const, result });
+    const sent = await this.#send(endpoint, repo, 'pull', { method: 'HEAD', kind: 'manifest-head', url: this.#url(endpoint, repo, `manifests/${tag}`), headers: { accept: MANIFEST_ACCEPT }, followRedirects: true }, context, signal);
+    if (!sent.ok) return done(sent);
+    const response = sent.value;
+    await discard(response.body);
+    if (response.status !== 200) return done(err(await this.#failure(endpoint, response, context)));
+    const mediaType = this.#acceptedManifestType(response, context);
+    if (!mediaType.ok) return done(mediaType);
+    const digestHeader = headerValue(response.headers, 'docker-content-digest');
+    const size = contentLengthOf(response.headers);
+    // Old registries omit the header; only a GET (and our own hash) can answer then.
+    if (digestHeader === undefined || size === undefined) return { kind: 'use-get' };
+    const digest = asDigest(digestHeader.trim());
+    if (digest === undefined) return done(err(registryError('BAD_CONTENT', context, `sent a malformed Docker-Content-Digest for ${context.what}`, response.status)));
+    if (size > this.#limits.maxManifestBytes) return done(err(tooLarge(context, this.#limits.maxManifestBytes, size, response.status)));
+    return done(ok({ mediaType: mediaType.value, digest, size }));
+  }
+
+  #acceptedManifestType(response: IncomingResponse, context: RequestContext): Result<string, RegistryError> {
+    const contentType = headerValue(response.headers, 'content-type');
+    const verdict = classifyManifestType(contentType);
+    switch (verdict.kind) {
+      case 'accepted':
+        return ok(verdict.mediaType);
+      case 'schema1':
+        return err(registryError('UNSUPPORTED', context, `served ${context.what} as a Docker schema1 manifest, which is deprecated and not supported`, response.status));
+      case 'other':
+        return err(registryError('BAD_CONTENT', context, `served ${context.what} with Content-Type ${quoteServerText(contentType ?? '(none)', 80)}, which is not an OCI or Docker v2 manifest type`, response.status));
+    }
+  }
+
+  async #fetchManifest(endpoint: Endpoint, repo: RepositoryRef, ref: ManifestRef, accept: string, context: RequestContext, signal: AbortSignal | undefined): Promise<Result<FetchedManifest, RegistryError>> {
+    const target = ref.kind === 'tag' ? ref.tag : ref.digest;
+    const sent = await this.#send(endpoint, repo, 'pull', { method: 'GET', kind: 'manifest', url: this.#url(endpoint, repo, `manifests/${target}`), headers: { accept }, followRedirects: true }, context, signal);
+    if (!sent.ok) return sent;
+    const response = sent.value;
+    if (response.status !== 200) return err(await this.#failure(endpoint, response, context));
+    const mediaType = this.#acceptedManifestType(response, context);
+    if (!mediaType.ok) {
+      abandon(response.body);
+      return mediaType;
+    }
+    const cap = this.#limits.maxManifestBytes;
+    const body = await this.#transport.readBody(response, cap, context, (announced) => tooLarge(context, cap, announced, response.status));
+    if (!body.ok) return body;
+    const bytes = body.value;
+
+    // The digest is always our own hash of the bytes; a header is only ever checked, never believed.
+    let digest: Digest;
+    if (ref.kind === 'digest') {
+      if (!matchesDigest(bytes, ref.digest)) {
+        return err(registryError('DIGEST_MISMATCH', context, `sent content for ${context.what} that hashes to ${digestOf(bytes, ref.digest.slice(0, ref.digest.indexOf(':')))}`, response.status));
+      }
+      digest = ref.digest;
+    } else {
+      digest = digestOf(bytes);
+    }
+    const echoed = checkEchoedDigest(response, undefined, context, bytes);
+    if (!echoed.ok) return echoed;
+
+    const checked = checkManifestBody(bytes, mediaType.value);
+    if (checked.kind === 'schema1') return err(registryError('UNSUPPORTED', context, `served ${context.what} as a Docker schema1 manifest, which is deprecated and not supported`, response.status));
+    if (checked.kind === 'bad') return err(registryError('BAD_CONTENT', context, `served an invalid ${context.what}: ${quoteServerText(checked.reason, 200)}`, response.status));
+    return ok({ digest, mediaType: mediaType.value, bytes, json: checked.json });
+  }
+
+  async #referrersFromTag(
+    endpoint: Endpoint,
+    repo: RepositoryRef,
+    subject: Digest,
+    context: RequestContext,
+    signal: AbortSignal | undefined,
+    keep: (all: Descriptor[]) => Descriptor[],
+  ): Promise<Result<Descriptor[], RegistryError>> {
+    const tag = referrersTagFor(subject);
+    const tagContext: RequestContext = { registry: context.registry, what: `${context.what} (fallback tag ${repo.repository}:${tag})` };
+    const fetched = await this.#fetchManifest(endpoint, repo, { kind: 'tag', tag }, OCI_INDEX, tagContext, signal);
+    if (!fetched.ok) return fetched.error.code === 'NOT_FOUND' ? ok([]) : fetched;
+    if (fetched.value.mediaType !== OCI_INDEX) {
+      return err(registryError('BAD_CONTENT', tagContext, `holds a ${fetched.value.mediaType} under ${tag}, not an OCI image index`));
+    }
+    const descriptors = indexDescriptors(fetched.value.json);
+    if (!descriptors.ok) return err(registryError('BAD_CONTENT', tagContext, `holds an invalid referrers index for ${tagContext.what}: ${descriptors.error}`));
+    return ok(keep(descriptors.value));
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const chosen = value ?? fallback;
+  if (!Number.isSafeInteger(chosen) || chosen <= 0) throw new Error(`${name} must be a positive integer`);
+  return chosen;
+}
+
+function parseManifestRef(ref: string): ManifestRef | undefined {
+  if (typeof ref !== 'string') return undefined;
+  if (ref.includes(':')) {
+    const digest = asDigest(ref);
+    return digest === undefined ? undefined : { kind: 'digest', digest };
+  }
+  return TAG.test(ref) ? { kind: 'tag', tag: ref } : undefined;
+}
+
+/** `demo/app:v1` or `demo/app@sha256:...`, as people write references. */
+function referenceText(repo: RepositoryRef, ref: ManifestRef): string {
+  return ref.kind === 'tag' ? `${repo.repository}:${ref.tag}` : `${repo.repository}@${ref.digest}`;
+}
+
+function tooLarge(context: RequestContext, cap: number, announced: number | undefined, status: number): RegistryError {
+  return announced !== undefined
+    ? registryError('TOO_LARGE', context, `announced ${announced} bytes for ${context.what}, over the ${cap}-byte limit; not read`, status)
+    : registryError('TOO_LARGE', context, `sent more than the ${cap}-byte limit for ${context.what}; stopped reading`, status);
+}
+
+/**
+ * A Docker-Content-Digest header, when present, must describe the bytes: either equal `expected`, or (for a
+ * body we hold) hash-match it under its own algorithm. A disagreeing header means the registry is confused or lying.
+ */
+function checkEchoedDigest(response: IncomingResponse, expected: Digest | undefined, context: RequestContext, bytes?: Buffer): Result<void, RegistryError> {
+  const header = headerValue(response.headers, 'docker-content-digest');
+  if (header === undefined) return ok(undefined);
+  const echoed = asDigest(header.trim());
+  if (echoed === undefined) return err(registryError('BAD_CONTENT', context, `sent a malformed Docker-Content-Digest for ${context.what}`, response.status));
+  const agrees = bytes !== undefined ? matchesDigest(bytes, echoed) : echoed === expected;
+  if (!agrees) return err(registryError('DIGEST_MISMATCH', context, `sent Docker-Content-Digest ${echoed} for ${context.what}, which does not match the content`, response.status));
+  return ok(undefined);
+}

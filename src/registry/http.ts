@@ -1,0 +1,306 @@
+// HTTP transport for the registry client: one undici Agent (keep-alive, bounded connections per
+// origin, per-origin trust roots), a deadline on every exchange, manual redirects that never carry
+// credentials to another origin, capped body reads, and mapping of network failures to RegistryError.
+// It knows nothing about manifests or auth flows; it must never buffer an unbounded body.
+
+import { getCACertificates } from 'node:tls';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Result } from '../util/result.js';
+import { ok, err } from '../util/result.js';
+import type { RegistryError } from './types.js';
+import type { RequestContext } from './errors.js';
+import { registryError, summariseErrorBody } from './errors.js';
+
+export interface TransportOptions {
+  readonly timeoutMs: number;
+  readonly maxRedirects: number;
+  readonly connectionsPerHost: number;
+  readonly userAgent: string;
+  /** Extra CA certificates (PEM) by host[:port] as it appears in URLs. */
+  readonly caBundleByHost: ReadonlyMap<string, string>;
+}
+
+export interface OutgoingRequest {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT';
+  readonly url: URL;
+  /** Label for stats(): manifest, manifest-head, blob, blob-head, referrers, token, blob-upload, manifest-put. */
+  readonly kind: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+  /** Authorization header value; sent only while the target origin equals `authorizationOrigin`. */
+  readonly authorization?: string;
+  readonly authorizationOrigin?: string;
+  readonly followRedirects: boolean;
+  /** Plain http is refused unless the registry itself is configured insecureHttp. */
+  readonly allowPlainHttp: boolean;
+}
+
+interface Deadline {
+  readonly signal: AbortSignal;
+  readonly timeout: AbortSignal;
+  readonly caller: AbortSignal | undefined;
+}
+
+export interface IncomingResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The URL that produced this response, after redirects. */
+  readonly url: URL;
+  /** Must be consumed with readBody/discard; left alone it would hold the connection. */
+  readonly body: Dispatcher.ResponseData['body'];
+  readonly deadline: Deadline;
+}
+
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+const ERROR_BODY_LIMIT = 4096;
+
+const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+
+/** A single header value; repeated headers are joined (RFC 9110 list syntax). */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** All values of a header that may repeat with values that themselves contain commas (WWW-Authenticate). */
+export function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
+  const value = headers[name];
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Content-Length as a number when it is present and a plain decimal, else undefined. */
+export function contentLengthOf(headers: IncomingHttpHeaders): number | undefined {
+  const value = headerValue(headers, 'content-length');
+  if (value === undefined || !/^\d{1,15}$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+function errorCodeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause === error ? undefined : errorCodeOf(cause);
+}
+
+export class Transport {
+  readonly #options: TransportOptions;
+  readonly #agent: Agent;
+  #requests = 0;
+  readonly #byKind = new Map<string, number>();
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    const defaultRoots = getCACertificates('default');
+    this.#agent = new Agent({
+      connections: options.connectionsPerHost,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      // HTTP/1.1 only: predictable connection accounting and the behaviour measured in perf-limits.md.
+      allowH2: false,
+      // Trust roots are chosen per origin so a private CA configured for one registry is not trusted for any other host.
+      factory: (origin: string | URL, poolOptions: object) => {
+        const host = new URL(String(origin)).host;
+        const extraCa = options.caBundleByHost.get(host);
+        const connect = extraCa === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, ca: [...defaultRoots, extraCa] };
+        return new Pool(origin, { ...(poolOptions as Pool.Options), connect });
+      },
+    });
+  }
+
+  stats(): { requests: number; byKind: Record<string, number> } {
+    return { requests: this.#requests, byKind: Object.fromEntries(this.#byKind) };
+  }
+
+  async close(): Promise<void> {
+    // A graceful close waits for in-flight requests; those are bounded by their deadlines, but do not wait forever.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 2000);
+    });
+    const outcome = await Promise.race([this.#agent.close().then(() => 'closed' as const), gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') await this.#agent.destroy();
+  }
+
+  /**
+   * Sends a request and follows redirects (when asked) up to maxRedirects. The returned response's body is
+   * still unread: call readBody or discard. Each hop gets its own deadline of timeoutMs, always also bounded
+   * by the caller's signal.
+   */
+  async send(request: OutgoingRequest, context: RequestContext, callerSignal?: AbortSignal): Promise<Result<IncomingResponse, RegistryError>> {
+    let url = request.url;
+    for (let hop = 0; ; hop++) {
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && request.allowPlainHttp)) {
+        return err(registryError('UNSUPPORTED', context, `refused to send ${context.what} to ${url.protocol}//${url.host}: only https is allowed unless the registry is configured insecureHttp`));
+      }
+      const deadline = this.#deadline(callerSignal);
+      if (deadline.signal.aborted) return err(this.#abortError(deadline, context, url));
+
+      const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, ...request.headers };
+      // Credentials belong to one origin; a redirect to object storage or any other host must not receive them.
+      if (request.authorization !== undefined && url.origin === request.authorizationOrigin) headers['authorization'] = request.authorization;
+
+      this.#count(request.kind);
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.#agent.request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: request.method,
+          headers,
+          body: request.body ?? null,
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        return err(this.#transportError(error, deadline, context, url));
+      }
+
+      if (!request.followRedirects || !REDIRECT_STATUSES.has(response.statusCode)) {
+        return ok({ status: response.statusCode, headers: response.headers, url, body: response.body, deadline });
+      }
+
+      await discard(response.body);
+      const location = headerValue(response.headers, 'location');
+      if (location === undefined) {
+        return err(registryError('SERVER_ERROR', context, `answered ${response.statusCode} for ${context.what} without a Location header`, response.statusCode));
+      }
+      if (hop >= this.#options.maxRedirects) {
+        return err(registryError('TOO_MANY_REDIRECTS', context, `redirected ${context.what} more than ${this.#options.maxRedirects} times (last hop ${url.host})`, response.statusCode));
+      }
+      try {
+        url = new URL(location, url);
+      } catch {
+        return err(registryError('BAD_CONTENT', context, `redirected ${context.what} to an invalid location`, response.statusCode));
+      }
+    }
+  }
+
+  /**
+   * Reads the whole body, refusing to hold more than `cap` bytes: a Content-Length above the cap is refused
+   * before reading, and a stream that grows past it is cut off at once (the connection is dropped, not drained).
+   */
+  async readBody(response: IncomingResponse, cap: number, context: RequestContext, overCap: (announced: number | undefined) => RegistryError): Promise<Result<Buffer, RegistryError>> {
+    const announced = contentLengthOf(response.headers);
+    if (announced !== undefined && announced > cap) {
+      abandon(response.body);
+      return err(overCap(announced));
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of response.body) {
+        const bytes = chunk as Buffer;
+        total += bytes.length;
+        if (total > cap) {
+          abandon(response.body);
+          return err(overCap(undefined));
+        }
+        chunks.push(bytes);
+      }
+    } catch (error) {
+      const deadline = response.deadline;
+      if (announced !== undefined && total < announced && !deadline.timeout.aborted && deadline.caller?.aborted !== true) {
+        return err(registryError('BAD_CONTENT', context, `closed the connection after ${total} of ${announced} announced bytes for ${context.what}${atHost(context, response.url)}`, response.status));
+      }
+      return err(this.#transportError(error, deadline, context, response.url));
+    }
+    return ok(Buffer.concat(chunks, total));
+  }
+
+  /** Reads at most a few KiB of an error answer and summarises the registry's error codes; never fails. */
+  async errorSummary(response: IncomingResponse): Promise<string> {
+    const announced = contentLengthOf(response.headers);
+    if (announced !== undefined && announced > ERROR_BODY_LIMIT) {
+      abandon(response.body);
+      return '';
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of response.body) {
+        const bytes = chunk as Buffer;
+        total += bytes.length;
+        if (total > ERROR_BODY_LIMIT) {
+          abandon(response.body);
+          return '';
+        }
+        chunks.push(bytes);
+      }
+    } catch {
+      return '';
+    }
+    return summariseErrorBody(Buffer.concat(chunks, total));
+  }
+
+  #count(kind: string): void {
+    this.#requests++;
+    this.#byKind.set(kind, (this.#byKind.get(kind) ?? 0) + 1);
+  }
+
+  #deadline(caller: AbortSignal | undefined): Deadline {
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    return { signal: caller === undefined ? timeout : AbortSignal.any([timeout, caller]), timeout, caller };
+  }
+
+  #abortError(deadline: Deadline, context: RequestContext, url: URL): RegistryError {
+    if (deadline.caller?.aborted === true) return registryError('TIMEOUT', context, `request for ${context.what} was cancelled: the caller's deadline passed${atHost(context, url)}`);
+    return registryError('TIMEOUT', context, `did not answer ${context.what} within ${this.#options.timeoutMs} ms${atHost(context, url)}`);
+  }
+
+  #transportError(error: unknown, deadline: Deadline, context: RequestContext, url: URL): RegistryError {
+    if (deadline.caller?.aborted === true || deadline.timeout.aborted) return this.#abortError(deadline, context, url);
+    const code = errorCodeOf(error) ?? 'unknown error';
+    const where = atHost(context, url);
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return registryError('TIMEOUT', context, `did not accept a connection within ${this.#options.timeoutMs} ms for ${context.what}${where}`);
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+        return registryError('TIMEOUT', context, `did not answer ${context.what} within ${this.#options.timeoutMs} ms${where}`);
+      case 'ECONNREFUSED':
+        return registryError('UNREACHABLE', context, `refused the connection for ${context.what}${where} (ECONNREFUSED)`);
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return registryError('UNREACHABLE', context, `host name could not be resolved for ${context.what}${where} (${code})`);
+      case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+        return registryError('BAD_CONTENT', context, `sent a body for ${context.what} whose length differs from its Content-Length${where}`);
+      case 'UND_ERR_HEADERS_OVERFLOW':
+        return registryError('BAD_CONTENT', context, `sent oversized response headers for ${context.what}${where}`);
+      default:
+        if (TLS_ERROR.test(code)) {
+          return registryError('UNREACHABLE', context, `failed TLS verification for ${context.what}${where} (${code}); configure caBundle for a private CA`);
+        }
+        if (code.startsWith('HPE_')) return registryError('BAD_CONTENT', context, `sent a malformed HTTP response for ${context.what}${where} (${code})`);
+        return registryError('UNREACHABLE', context, `connection failed for ${context.what}${where} (${code})`);
+    }
+  }
+}
+
+function atHost(context: RequestContext, url: URL): string {
+  return url.host === context.registry ? '' : ` (at ${url.host})`;
+}
+
+/**
+ * Drops a body without reading it: the connection is closed rather than drained, which is the point for an
+ * oversized or unwanted answer. The abort surfaces as an 'error' event that nobody else listens to.
+ */
+export function abandon(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/** Drops a body we do not need; small ones are drained so the connection can be reused. */
+export async function discard(body: Dispatcher.ResponseData['body']): Promise<void> {
+  try {
+    await body.dump({ limit: ERROR_BODY_LIMIT });
+  } catch {
+    // The connection is already gone or was dropped on purpose; nothing to recover.
+  }
+}
