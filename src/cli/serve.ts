@@ -1,0 +1,68 @@
+// `signet serve`: run the webhook. With --local (or no TLS files) it makes its own CA for trying
+// things on a laptop; in a cluster the chart gives it certificate files.
+import { parseArgs } from 'node:util';
+import { parseReference } from '../reference/parse.js';
+import { startServer } from '../server/serve.js';
+import { EXIT_OK, UsageError, type CliIO } from './io.js';
+import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
+
+export const SERVE_USAGE = `Usage: signet serve --policy FILE [--tls-cert FILE --tls-key FILE | --local]
+                    [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
+                    [--reload-interval 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
+Environment: SIGNET_POLICY, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGNET_PORT, SIGNET_LOG_LEVEL, SIGNET_INSECURE_REGISTRIES.
+Without TLS files, a CA and certificate for localhost are generated into --local-dir (default .signet-local).`;
+
+export async function serveCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      policy: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      local: { type: 'boolean', default: false },
+      'local-dir': { type: 'string', default: '.signet-local' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'timeout-seconds': { type: 'string', default: '10' },
+      'body-limit': { type: 'string', default: String(4 * 1024 * 1024) },
+      'reload-interval': { type: 'string', default: '5' },
+      ...REGISTRY_FLAGS,
+    },
+  });
+  const policyPath = values.policy ?? io.env['SIGNET_POLICY'];
+  if (!policyPath) throw new UsageError('serve needs --policy FILE (or SIGNET_POLICY)');
+  const cert = values['tls-cert'] ?? io.env['SIGNET_TLS_CERT'];
+  const key = values['tls-key'] ?? io.env['SIGNET_TLS_KEY'];
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const timeoutSeconds = number(values['timeout-seconds'], '--timeout-seconds', 1, 30);
+  const port = number(values.port ?? io.env['SIGNET_PORT'] ?? '8443', '--port', 0, 65535);
+  const host = values.host ?? (cert ? '0.0.0.0' : '127.0.0.1');
+  const registries = (io.env['SIGNET_REGISTRIES'] ?? '').split(',').filter((r) => r && parseReference(`${r}/x`).ok);
+
+  const server = await startServer({
+    host,
+    port,
+    policyPath,
+    tls: cert && key ? { kind: 'files', certPath: cert, keyPath: key } : { kind: 'self-signed', dir: values['local-dir'], hosts: ['localhost', '127.0.0.1'] },
+    timeoutSeconds,
+    budgetFraction: 0.8,
+    bodyLimitBytes: number(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
+    registry: registryOptions(values, registries, io.env),
+    reloadIntervalMs: number(values['reload-interval'], '--reload-interval', 0.05, 3600) * 1000,
+  });
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string): void => {
+      io.stderr(`signet: ${signal} received, finishing in-flight reviews\n`);
+      void server.close().then(resolveStop);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return EXIT_OK;
+}
+
+function number(raw: string, flag: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
