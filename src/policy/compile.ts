@@ -1,6 +1,7 @@
 // Turns a policy document into the frozen CompiledPolicy: parses every key once, compiles every image
 // pattern once, applies defaults in one place, and checks what the schema cannot (key references,
-// thresholds against key counts, duplicate rule names, patterns, readable key files).
+// thresholds against key counts, duplicate rule names, image and namespace patterns, label and
+// annotation syntax, selector operators against their values, readable key files).
 // It works on data that may have failed the schema, so it only looks at values of the right type and
 // leaves wrong types to the schema's problems; it produces a policy only when nothing at all is wrong.
 
@@ -11,20 +12,39 @@ import type { TrustedKey } from '../trust/types.js';
 import type { Result } from '../util/result.js';
 import type { ImagePattern } from './glob.js';
 import { compileImagePattern } from './glob.js';
+import type { NamespacePattern } from './namespaces.js';
+import {
+  checkBreakGlassAnnotation,
+  checkLabelValue,
+  checkQualifiedName,
+  compileNamespacePattern,
+  matchesEveryNamespace,
+  restrictionApplies,
+} from './namespaces.js';
 import type { PathSegment, RawProblem } from './problem.js';
 import { closest, didYouMean, quote } from './problem.js';
+import type { NamespaceScope } from './scope.js';
 import type {
+  CompiledLabelSelector,
+  CompiledNamespaceRestriction,
   CompiledPolicy,
   CompiledRule,
   CompiledVerifier,
+  FailurePolicy,
   IdentityCheck,
+  LabelRequirement,
+  LabelSelectorDocument,
   Mode,
+  NamespacesDocument,
   PolicyDocument,
   RequireMode,
   RuleAction,
   UnmatchedAction,
   VerifierDocument,
 } from './types.js';
+
+/** Exempt when the policy does not say: the control plane's own pods must never wait on a registry. */
+const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ['kube-system'];
 
 /** Reads a key file given its resolved path; the error is a sentence for the policy author. */
 export type KeyFileReader = (resolvedPath: string) => Result<string, string>;
@@ -160,6 +180,104 @@ function checkVerifier(verifier: unknown, path: readonly PathSegment[], definedK
   }
 }
 
+function compileNamespacePatterns(list: unknown, path: readonly PathSegment[], problems: RawProblem[]): NamespacePattern[] {
+  const patterns: NamespacePattern[] = [];
+  items(list).forEach((source, index) => {
+    if (typeof source !== 'string') return;
+    const compiled = compileNamespacePattern(source);
+    if (compiled.ok) patterns.push(compiled.value);
+    else problems.push({ path: [...path, index], message: compiled.error, at: 'value' });
+  });
+  return patterns;
+}
+
+/** Compiles the effective exemption list: the policy's, or the default when it gives none. */
+function checkExemptions(exemptions: unknown, problems: RawProblem[]): NamespacePattern[] {
+  const written = isRecord(exemptions) ? exemptions.namespaces : undefined;
+  const list = written === undefined ? DEFAULT_EXEMPT_NAMESPACES : written;
+  const path: PathSegment[] = ['exemptions', 'namespaces'];
+  const patterns: NamespacePattern[] = [];
+  items(list).forEach((source, index) => {
+    if (typeof source !== 'string') return;
+    const compiled = compileNamespacePattern(source);
+    if (!compiled.ok) {
+      problems.push({ path: [...path, index], message: compiled.error, at: 'value' });
+    } else if (matchesEveryNamespace(source)) {
+      problems.push({
+        path: [...path, index],
+        message: `${quote(source)} would exempt every namespace and switch Signet off; to watch without enforcing, set defaults.mode: audit`,
+        at: 'value',
+      });
+    } else {
+      patterns.push(compiled.value);
+    }
+  });
+  return patterns;
+}
+
+function checkBreakGlass(breakGlass: unknown, problems: RawProblem[]): void {
+  if (!isRecord(breakGlass) || typeof breakGlass.annotation !== 'string') return;
+  const problem = checkBreakGlassAnnotation(breakGlass.annotation);
+  if (problem !== undefined) problems.push({ path: ['breakGlass', 'annotation'], message: problem, at: 'value' });
+}
+
+function checkSelector(selector: unknown, path: readonly PathSegment[], problems: RawProblem[]): void {
+  if (!isRecord(selector)) return;
+  const { matchLabels, matchExpressions } = selector;
+  for (const [key, value] of entries(matchLabels)) {
+    const keyProblem = checkQualifiedName(key, 'label key');
+    if (keyProblem !== undefined) problems.push({ path: [...path, 'matchLabels', key], message: keyProblem, at: 'key' });
+    const valueProblem = typeof value === 'string' ? checkLabelValue(value) : undefined;
+    if (valueProblem !== undefined) problems.push({ path: [...path, 'matchLabels', key], message: valueProblem, at: 'value' });
+  }
+  items(matchExpressions).forEach((expression, index) => {
+    if (!isRecord(expression)) return;
+    const at: PathSegment[] = [...path, 'matchExpressions', index];
+    if (typeof expression.key === 'string') {
+      const keyProblem = checkQualifiedName(expression.key, 'label key');
+      if (keyProblem !== undefined) problems.push({ path: [...at, 'key'], message: keyProblem, at: 'value' });
+    }
+    const { operator, values } = expression;
+    if (operator === 'In' || operator === 'NotIn') {
+      if (values === undefined || (Array.isArray(values) && values.length === 0)) {
+        problems.push({
+          path: [...at, 'values'],
+          ...(values === undefined ? { locate: at } : {}),
+          message: `operator ${operator} needs a values list with at least one label value`,
+          at: 'value',
+        });
+      }
+      items(values).forEach((value, valueIndex) => {
+        const valueProblem = typeof value === 'string' ? checkLabelValue(value) : undefined;
+        if (valueProblem !== undefined) problems.push({ path: [...at, 'values', valueIndex], message: valueProblem, at: 'value' });
+      });
+    } else if ((operator === 'Exists' || operator === 'DoesNotExist') && values !== undefined) {
+      problems.push({
+        path: [...at, 'values'],
+        message: `values is not used with operator ${operator}, which looks only at whether the label is there; remove it`,
+        at: 'key',
+      });
+    }
+  });
+  // A selector without requirements matches every namespace (Kubernetes semantics); in a rule that is
+  // almost surely a mistake, and "no namespaces field" says "everywhere" plainly.
+  const labelsEmpty = matchLabels === undefined || (isRecord(matchLabels) && Object.keys(matchLabels).length === 0);
+  const expressionsEmpty = matchExpressions === undefined || (Array.isArray(matchExpressions) && matchExpressions.length === 0);
+  if (labelsEmpty && expressionsEmpty) {
+    problems.push({
+      path: [...path],
+      message: 'the selector has no requirements and would match every namespace; give matchLabels or matchExpressions, or remove selector',
+      at: 'value',
+    });
+  }
+}
+
+interface RuleParts {
+  readonly patterns: ImagePattern[];
+  readonly excludes: ImagePattern[];
+  readonly namespacePatterns: NamespacePattern[];
+}
+
 /** Checks one rule and returns its compiled patterns (used only when the whole policy is valid). */
 function checkRule(
   rule: unknown,
@@ -167,9 +285,9 @@ function checkRule(
   definedKeys: readonly string[],
   firstUseOfName: Map<string, number>,
   problems: RawProblem[],
-): { patterns: ImagePattern[]; excludes: ImagePattern[] } {
+): RuleParts {
   const path: PathSegment[] = ['rules', index];
-  if (!isRecord(rule)) return { patterns: [], excludes: [] };
+  if (!isRecord(rule)) return { patterns: [], excludes: [], namespacePatterns: [] };
 
   if (typeof rule.name === 'string') {
     const first = firstUseOfName.get(rule.name);
@@ -185,6 +303,9 @@ function checkRule(
 
   const patterns = compilePatterns(rule.images, [...path, 'images'], problems);
   const excludes = compilePatterns(rule.exclude, [...path, 'exclude'], problems);
+  const namespaces = isRecord(rule.namespaces) ? rule.namespaces : {};
+  const namespacePatterns = compileNamespacePatterns(namespaces.names, [...path, 'namespaces', 'names'], problems);
+  checkSelector(namespaces.selector, [...path, 'namespaces', 'selector'], problems);
 
   const action = rule.action ?? 'verify';
   // A misspelt `verify` is already reported as an unknown field with a suggestion; saying the list
@@ -212,10 +333,17 @@ function checkRule(
       at: 'key',
     });
   }
+  if ((action === 'allow' || action === 'deny') && rule.pinDigest !== undefined) {
+    problems.push({
+      path: [...path, 'pinDigest'],
+      message: `pinDigest is only used with action verify (only verified images are pinned), and this rule has action ${action}`,
+      at: 'key',
+    });
+  }
   items(rule.verify).forEach((verifier, verifierIndex) => {
     checkVerifier(verifier, [...path, 'verify', verifierIndex], definedKeys, problems);
   });
-  return { patterns, excludes };
+  return { patterns, excludes, namespacePatterns };
 }
 
 /** Hash of the policy text and the identity of every key, framed so no two inputs collide by concatenation. */
@@ -227,7 +355,9 @@ function policyVersion(text: string, keys: ReadonlyMap<string, TrustedKey>): str
     length.writeBigUInt64BE(BigInt(bytes.length));
     hash.update(length).update(bytes);
   };
-  field('signet-policy-version-1');
+  // Bumped whenever the same text compiles to a different meaning (2: namespaces, exemptions with a
+  // kube-system default, failure policy and digest pinning), so no cache keyed on a version mixes them.
+  field('signet-policy-version-2');
   field(text);
   // Key files live outside the text; their SPKI fingerprints carry any change of trusted key.
   for (const name of [...keys.keys()].sort()) {
@@ -261,6 +391,36 @@ function buildVerifier(verifier: VerifierDocument, keys: ReadonlyMap<string, Tru
   }
 }
 
+function buildSelector(selector: LabelSelectorDocument): CompiledLabelSelector {
+  const matchExpressions = (selector.matchExpressions ?? []).map((expression): LabelRequirement => {
+    switch (expression.operator) {
+      case 'In':
+      case 'NotIn':
+        return Object.freeze({ key: expression.key, operator: expression.operator, values: Object.freeze([...(expression.values ?? [])]) });
+      case 'Exists':
+      case 'DoesNotExist':
+        return Object.freeze({ key: expression.key, operator: expression.operator });
+      default: {
+        const unreachable: never = expression.operator;
+        throw new Error(`internal: selector operator ${String(unreachable)} passed validation`);
+      }
+    }
+  });
+  return Object.freeze({
+    // fromEntries defines own properties, so even an odd key can never reach a prototype.
+    matchLabels: Object.freeze(Object.fromEntries(Object.entries(selector.matchLabels ?? {}))),
+    matchExpressions: Object.freeze(matchExpressions),
+  });
+}
+
+function buildRestriction(namespaces: NamespacesDocument | undefined): CompiledNamespaceRestriction | undefined {
+  if (namespaces === undefined) return undefined;
+  return Object.freeze({
+    names: namespaces.names === undefined ? undefined : Object.freeze([...namespaces.names]),
+    selector: namespaces.selector === undefined ? undefined : buildSelector(namespaces.selector),
+  });
+}
+
 /**
  * Checks and compiles a policy document. `shapeValid` says whether the schema accepted `data`; the
  * checks here run either way so the author sees every problem in one go.
@@ -271,8 +431,11 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
   const keys = compileKeys(root.keys, context, problems);
   const definedKeys = entries(root.keys).map(([name]) => name);
 
+  const exemptPatterns = checkExemptions(root.exemptions, problems);
+  checkBreakGlass(root.breakGlass, problems);
+
   const firstUseOfName = new Map<string, number>();
-  const compiledPatterns = items(root.rules).map((rule, index) => checkRule(rule, index, definedKeys, firstUseOfName, problems));
+  const ruleParts = items(root.rules).map((rule, index) => checkRule(rule, index, definedKeys, firstUseOfName, problems));
 
   if (problems.length > 0 || !shapeValid) return { ok: false, problems };
 
@@ -280,34 +443,49 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
   const policy = data as PolicyDocument;
   const defaultMode: Mode = policy.defaults?.mode ?? 'enforce';
   const unmatched: UnmatchedAction = policy.defaults?.unmatched ?? 'deny';
+  const failurePolicy: FailurePolicy = policy.defaults?.failurePolicy ?? 'closed';
+  const pinDigests = policy.defaults?.pinDigests ?? true;
   const frozenKeys = new FrozenMap(keys);
 
   const rules: CompiledRule[] = policy.rules.map((rule, index) => {
-    const { patterns, excludes } = compiledPatterns[index] ?? { patterns: [], excludes: [] };
+    const { patterns, excludes, namespacePatterns } = ruleParts[index] ?? { patterns: [], excludes: [], namespacePatterns: [] };
     const action: RuleAction = rule.action ?? 'verify';
+    const mode: Mode = rule.mode ?? defaultMode;
     const requireMode: RequireMode = rule.require ?? 'all';
+    const restriction = buildRestriction(rule.namespaces);
+    // Applying a rule on a guess may make a decision stricter, never more lenient: only rules that
+    // can deny apply when the scope is unknown. allow, warn and audit never deny, so they do not.
+    const canDeny = action === 'deny' || (action === 'verify' && mode === 'enforce');
     const compiled: CompiledRule = {
       name: rule.name,
       index,
       action,
-      mode: rule.mode ?? defaultMode,
+      mode,
       require: requireMode,
       verifiers: Object.freeze(action === 'verify' ? (rule.verify ?? []).map((verifier) => buildVerifier(verifier, frozenKeys)) : []),
       patterns: Object.freeze(patterns.map((pattern) => pattern.normalised)),
       excludes: Object.freeze(excludes.map((pattern) => pattern.normalised)),
+      namespaces: restriction,
+      pinDigest: rule.pinDigest,
       matches: (normalisedName: string) =>
         patterns.some((pattern) => pattern.test(normalisedName)) && !excludes.some((pattern) => pattern.test(normalisedName)),
+      appliesTo: (scope: NamespaceScope) => restrictionApplies(restriction, namespacePatterns, scope, canDeny),
     };
     return Object.freeze(compiled);
   });
 
+  // Without an exemptions.namespaces list the default applies; an explicit [] exempts nothing.
+  const exemptSources = policy.exemptions?.namespaces ?? DEFAULT_EXEMPT_NAMESPACES;
   const compiledPolicy: CompiledPolicy = {
     version: policyVersion(context.text, frozenKeys),
     name: policy.metadata?.name ?? context.sourceName,
     source: context.sourceName,
     keys: frozenKeys,
     rules: Object.freeze(rules),
-    defaults: Object.freeze({ mode: defaultMode, unmatched }),
+    defaults: Object.freeze({ mode: defaultMode, unmatched, failurePolicy, pinDigests }),
+    exemptNamespaces: Object.freeze([...exemptSources]),
+    isNamespaceExempt: (namespace: string) => exemptPatterns.some((pattern) => pattern.test(namespace)),
+    breakGlass: policy.breakGlass === undefined ? undefined : Object.freeze({ annotation: policy.breakGlass.annotation }),
   };
   return { ok: true, policy: Object.freeze(compiledPolicy) };
 }

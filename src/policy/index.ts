@@ -1,4 +1,5 @@
-// Public surface of the policy module: load and compile a policy, then match images against it.
+// Public surface of the policy module: load and compile a policy, then match images (and the namespace
+// scope they run in) against it.
 
 export { compileImagePattern } from './glob.js';
 export type { ImagePattern } from './glob.js';
@@ -6,18 +7,25 @@ export { loadPolicyFile, loadPolicyText, readKeyFileFromDisk, MAX_KEY_FILE_BYTES
 export type { LoadTextOptions } from './load.js';
 export type { KeyFileReader } from './compile.js';
 export { matchRule } from './match.js';
+export { UNKNOWN_SCOPE } from './scope.js';
+export type { NamespaceScope } from './scope.js';
 export { policyJsonSchema } from './schema.js';
 export type {
   CompiledCosignVerifier,
+  CompiledLabelSelector,
+  CompiledNamespaceRestriction,
   CompiledPolicy,
   CompiledRule,
   CompiledVerifier,
+  FailurePolicy,
   IdentityCheck,
+  LabelRequirement,
   Mode,
   PolicyDocument,
   PolicyLoadError,
   PolicyProblem,
   RequireMode,
   RuleAction,
+  SelectorOperator,
   UnmatchedAction,
 } from './types.js';

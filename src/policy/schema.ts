@@ -1,7 +1,8 @@
 // The policy document's shape as one JSON Schema (draft 2020-12), and its validation with ajv, turned
 // into problems a policy author can act on ("rules[0].verfy: unknown field; did you mean verify?").
-// Only the shape is checked here; what needs more than one field (key references, thresholds against
-// key counts, globs) is checked in compile.ts. src/policy/policy.schema.json is a copy of
+// Only the shape is checked here; what needs more than one field or a grammar of its own (key
+// references, thresholds against key counts, image and namespace globs, label and annotation syntax,
+// selector values against operators) is checked in compile.ts. src/policy/policy.schema.json is a copy of
 // `policyJsonSchema` for editors and docs; a test keeps the two equal.
 
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -55,6 +56,40 @@ const cosignVerifierSchema = {
   },
 } as const;
 
+const labelSelectorSchema = {
+  type: 'object',
+  description:
+    'Kubernetes LabelSelector over the namespace\'s labels: every matchLabels entry and every matchExpressions entry must hold.',
+  additionalProperties: false,
+  properties: {
+    matchLabels: {
+      type: 'object',
+      description: 'Labels the namespace must carry, with exactly these values.',
+      additionalProperties: { type: 'string' },
+    },
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'operator'],
+        properties: {
+          key: { type: 'string', description: 'A label key, [prefix/]name.' },
+          operator: {
+            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+            description: 'NotIn and DoesNotExist also hold when the label is absent.',
+          },
+          values: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Required (not empty) for In and NotIn; not allowed for Exists and DoesNotExist.',
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 export const policyJsonSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://signet.dev/schemas/image-policy.v1alpha1.json',
@@ -85,6 +120,28 @@ export const policyJsonSchema = {
         'x-problem': 'a key needs exactly one of publicKey (inline PEM) or file (path to a PEM file)',
       },
     },
+    exemptions: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        namespaces: {
+          type: 'array',
+          uniqueItems: true,
+          items: { type: 'string' },
+          default: ['kube-system'],
+          description: 'Namespaces (names, or patterns with "*") whose objects are not checked at all. [] exempts none.',
+        },
+      },
+    },
+    breakGlass: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['annotation'],
+      description: 'ImagePolicyWebhook only: a pod carrying this annotation is admitted without checks, and the admission is audited.',
+      properties: {
+        annotation: { type: 'string', description: 'An annotation name matching *.image-policy.k8s.io/*.' },
+      },
+    },
     defaults: {
       type: 'object',
       additionalProperties: false,
@@ -94,6 +151,17 @@ export const policyJsonSchema = {
           enum: ['deny', 'allow'],
           default: 'deny',
           description: 'What happens to an image that no rule matches.',
+        },
+        failurePolicy: {
+          enum: ['closed', 'open'],
+          default: 'closed',
+          description:
+            'closed: a registry error or timeout denies; open: it admits with a warning. Never applies to a bad or missing signature.',
+        },
+        pinDigests: {
+          type: 'boolean',
+          default: true,
+          description: 'Whether the mutating endpoint rewrites verified Pod images to name:tag@digest.',
         },
       },
     },
@@ -117,6 +185,23 @@ export const policyJsonSchema = {
             items: { type: 'string' },
             description: 'Images matching one of these patterns are not covered by this rule (later rules may cover them).',
           },
+          namespaces: {
+            type: 'object',
+            description: 'The rule covers only objects in these namespaces; both names and selector must hold when both are given.',
+            additionalProperties: false,
+            minProperties: 1,
+            'x-problem': 'give names, selector or both; a rule for every namespace has no namespaces field',
+            properties: {
+              names: {
+                type: 'array',
+                minItems: 1,
+                uniqueItems: true,
+                items: { type: 'string' },
+                description: 'Namespace names, or patterns where "*" matches any run of characters.',
+              },
+              selector: labelSelectorSchema,
+            },
+          },
           action: {
             enum: ['verify', 'allow', 'deny'],
             default: 'verify',
@@ -127,6 +212,10 @@ export const policyJsonSchema = {
             enum: ['all', 'any'],
             default: 'all',
             description: 'Whether every entry of verify must be satisfied, or at least one.',
+          },
+          pinDigest: {
+            type: 'boolean',
+            description: 'Overrides defaults.pinDigests for images this rule verified.',
           },
           verify: {
             type: 'array',
@@ -274,6 +363,8 @@ function translate(error: ErrorObject, data: unknown): RawProblem | undefined {
         message: `invalid name ${quote(String(error.data))}: ${customMessage(error.parentSchema) ?? `must match ${String(params.pattern)}`}`,
         at: 'value',
       };
+    case 'minProperties':
+      return { path, message: customMessage(error.parentSchema) ?? 'must not be empty', at: 'value' };
     case 'minItems':
       return { path, message: `must list at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`, at: 'value' };
     case 'uniqueItems': {

@@ -40,7 +40,7 @@ describe('valid policies compile', () => {
     expect(policy.version).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(policy.name).toBe('cluster');
     expect(policy.source).toBe(fixturePath('valid-full.yaml'));
-    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny' });
+    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny', failurePolicy: 'closed', pinDigests: true });
     expect([...policy.keys.keys()]).toEqual(['release', 'backup', 'legacy-rsa']);
     expect([...policy.keys.values()].map((key) => [key.name, key.algorithm])).toEqual([
       ['release', 'ecdsa-p256'],
@@ -76,9 +76,11 @@ describe('valid policies compile', () => {
   test('defaults are applied where fields are left out (valid-minimal.yaml)', async () => {
     const policy = await load('valid-minimal.yaml');
     expect(policy.name).toBe(fixturePath('valid-minimal.yaml'));
-    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny' });
+    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny', failurePolicy: 'closed', pinDigests: true });
+    expect(policy.exemptNamespaces).toEqual(['kube-system']);
+    expect(policy.breakGlass).toBeUndefined();
     const [rule] = policy.rules;
-    expect(rule).toMatchObject({ name: 'everything', action: 'verify', mode: 'enforce', require: 'all', excludes: [] });
+    expect(rule).toMatchObject({ name: 'everything', action: 'verify', mode: 'enforce', require: 'all', excludes: [], namespaces: undefined, pinDigest: undefined });
     expect(rule?.verifiers[0]).toMatchObject({ type: 'cosign', threshold: 1, annotations: {}, identity: 'ignore' });
   });
 
@@ -92,7 +94,7 @@ describe('valid policies compile', () => {
   test('2-of-3 threshold and policy-wide defaults (valid-threshold.yaml)', async () => {
     const policy = await load('valid-threshold.yaml');
     expect(policy.name).toBe('two-of-three');
-    expect(policy.defaults).toEqual({ mode: 'warn', unmatched: 'allow' });
+    expect(policy.defaults).toEqual({ mode: 'warn', unmatched: 'allow', failurePolicy: 'closed', pinDigests: true });
     const verifier = policy.rules[0]?.verifiers[0];
     expect(verifier?.keys.map((key) => key.name)).toEqual(['alice', 'bob', 'carol']);
     expect(verifier?.threshold).toBe(2);
@@ -109,18 +111,81 @@ describe('valid policies compile', () => {
     ]);
   });
 
-  test('the sample policy used by `make run` compiles', async () => {
+  test('exemptions, break-glass, failure policy, pinning and namespaced rules (valid-namespaces.yaml)', async () => {
+    const policy = await load('valid-namespaces.yaml');
+    expect(policy.defaults).toEqual({ mode: 'enforce', unmatched: 'deny', failurePolicy: 'open', pinDigests: false });
+    expect(policy.exemptNamespaces).toEqual(['kube-system', 'team-sandbox-*']);
+    expect(policy.breakGlass).toEqual({ annotation: 'signet.image-policy.k8s.io/break-glass' });
+    expect(policy.rules.map((rule) => [rule.name, rule.action, rule.mode, rule.pinDigest])).toEqual([
+      ['prod', 'verify', 'enforce', true],
+      ['previews', 'verify', 'warn', undefined],
+      ['ops-tools', 'allow', 'enforce', undefined],
+      ['internal', 'verify', 'enforce', undefined],
+    ]);
+    expect(policy.rules[0]?.namespaces).toEqual({
+      names: ['prod', 'prod-*'],
+      selector: {
+        matchLabels: { tier: 'prod', 'example.com/owner': 'payments' },
+        matchExpressions: [
+          { key: 'region', operator: 'In', values: ['eu', 'us'] },
+          { key: 'legacy', operator: 'NotIn', values: ['true'] },
+          { key: 'kubernetes.io/metadata.name', operator: 'Exists' },
+          { key: 'quarantine', operator: 'DoesNotExist' },
+        ],
+      },
+    });
+    expect(policy.rules[1]?.namespaces).toEqual({ names: undefined, selector: { matchLabels: {}, matchExpressions: [{ key: 'tier', operator: 'In', values: ['preview'] }] } });
+    expect(policy.rules[2]?.namespaces).toEqual({ names: ['ops'], selector: undefined });
+    expect(policy.rules[3]?.namespaces).toBeUndefined();
+  });
+
+  // [case, exemptions as written, exemptNamespaces, which of NAMESPACES are exempt]
+  const NAMESPACES = ['kube-system', 'kube-public', 'signet', 'ci-', 'ci-42', 'ci', 'default', 'xci-1'];
+  test.each([
+    ['no exemptions field', '', ['kube-system'], ['kube-system']],
+    ['exemptions without namespaces', 'exemptions: {}\n', ['kube-system'], ['kube-system']],
+    ['an explicit empty list', 'exemptions: {namespaces: []}\n', [], []],
+    ['a list that leaves kube-system out', 'exemptions: {namespaces: [signet, "ci-*"]}\n', ['signet', 'ci-*'], ['signet', 'ci-', 'ci-42']],
+    ['a pattern in the middle', 'exemptions: {namespaces: ["kube-*c"]}\n', ['kube-*c'], ['kube-public']],
+  ])('exempt namespaces: %s', (_label, exemptions, listed, exempt) => {
+    const result = loadPolicyText(`${HEADER}${exemptions}rules: []\n`, { baseDir: tmpdir(), sourceName: 'inline.yaml' });
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.value.exemptNamespaces).toEqual(listed);
+    expect(NAMESPACES.filter((namespace) => result.value.isNamespaceExempt(namespace))).toEqual(exempt);
+  });
+
+  test('each bad exemption is reported once, with the most useful message', () => {
+    expect(textError(`${HEADER}exemptions: {namespaces: ["**", "***", "*"]}\nrules: []\n`).problems.map((problem) => [problem.path, problem.message])).toEqual([
+      ['exemptions.namespaces[0]', '"**" is not needed here: a namespace name has no "/" segments, so "*" already matches any run of characters'],
+      ['exemptions.namespaces[1]', '"**" is not needed here: a namespace name has no "/" segments, so "*" already matches any run of characters'],
+      ['exemptions.namespaces[2]', '"*" would exempt every namespace and switch Signet off; to watch without enforcing, set defaults.mode: audit'],
+    ]);
+  });
+
+  test('the sample policy used by `make run` compiles, with its exemptions and namespaced rule', async () => {
     const result = await loadPolicyFile('examples/policy.yaml');
-    expect(result.ok).toBe(true);
+    if (!result.ok) throw new Error(result.error.message);
+    expect(result.value.exemptNamespaces.length).toBeGreaterThan(0);
+    expect(result.value.rules.some((rule) => rule.namespaces !== undefined)).toBe(true);
   });
 
   test('the compiled policy is frozen all the way down', async () => {
     const policy = await load('valid-full.yaml');
     const rule = policy.rules[0] as CompiledRule;
     const verifier = rule.verifiers[0];
-    for (const value of [policy, policy.defaults, policy.rules, rule, rule.patterns, rule.excludes, rule.verifiers, verifier, verifier?.keys, verifier?.annotations, policy.keys.get('release')]) {
+    for (const value of [policy, policy.defaults, policy.rules, rule, rule.patterns, rule.excludes, rule.verifiers, verifier, verifier?.keys, verifier?.annotations, policy.keys.get('release'), policy.exemptNamespaces]) {
       expect(Object.isFrozen(value)).toBe(true);
     }
+    const namespaced = await load('valid-namespaces.yaml');
+    const restriction = namespaced.rules[0]?.namespaces;
+    const selector = restriction?.selector;
+    for (const value of [namespaced.breakGlass, namespaced.exemptNamespaces, restriction, restriction?.names, selector, selector?.matchLabels, selector?.matchExpressions, selector?.matchExpressions[0]]) {
+      expect(value).toBeDefined();
+      expect(Object.isFrozen(value)).toBe(true);
+    }
+    expect(() => {
+      (selector?.matchLabels as Record<string, string>).tier = 'dev';
+    }).toThrow(TypeError);
     expect(() => (policy.rules as CompiledRule[]).push(rule)).toThrow(TypeError);
     expect(() => {
       (verifier?.annotations as Record<string, string>).env = 'dev';
@@ -226,6 +291,87 @@ describe('invalid policies report every problem with its path, line and column',
       ],
     ],
     [
+      'invalid-namespaces.yaml',
+      [
+        { path: 'exemptions.namespaces[0]', line: 4, column: 16, message: '"*" would exempt every namespace and switch Signet off; to watch without enforcing, set defaults.mode: audit' },
+        { path: 'exemptions.namespaces[1]', line: 4, column: 21, message: 'namespace names are lower case; "Team-A" is not' },
+        { path: 'exemptions.namespaces[2]', line: 4, column: 29, message: 'character "_" is not allowed; namespace names use a-z, 0-9 and "-", and patterns add "*"' },
+        { path: 'exemptions.namespaces[3]', line: 4, column: 39, message: '"-x" cannot be a namespace name: it must start and end with a letter, a digit or "*"' },
+        {
+          path: 'exemptions.namespaces[4]',
+          line: 4,
+          column: 45,
+          message: '"**" is not needed here: a namespace name has no "/" segments, so "*" already matches any run of characters',
+        },
+        { path: 'exemptions.namespaces[6]', line: 4, column: 65, message: 'the string "kube-system" is listed twice' },
+        {
+          path: 'breakGlass.annotation',
+          line: 6,
+          column: 15,
+          message:
+            '"example.com/break-glass" would never reach Signet: the API server forwards only pod annotations matching *.image-policy.k8s.io/*; use a name such as "signet.image-policy.k8s.io/break-glass"',
+        },
+        { path: 'defaults.failurePolicy', line: 8, column: 18, message: 'must be one of closed, open; got the string "opne"' },
+        { path: 'defaults.pinDigests', line: 9, column: 15, message: 'must be true or false; got the string "yes"' },
+        {
+          path: 'rules[0].pinDigest',
+          line: 14,
+          column: 5,
+          message: 'pinDigest is only used with action verify (only verified images are pinned), and this rule has action deny',
+        },
+        { path: 'rules[0].namespaces.names', line: 16, column: 14, message: 'must list at least 1 item' },
+        {
+          path: 'rules[0].namespaces.selector.matchLabels["Tier/x"]',
+          line: 18,
+          column: 23,
+          message:
+            'prefix "Tier" of label key "Tier/x" must be a DNS subdomain: lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit, at most 253 characters',
+        },
+        { path: 'rules[0].namespaces.selector.matchLabels["a/b/c"]', line: 18, column: 39, message: 'label key "a/b/c" has more than one "/"; write [prefix/]name' },
+        {
+          path: 'rules[0].namespaces.selector.matchLabels.tier',
+          line: 18,
+          column: 57,
+          message: 'label value "not ok" must be empty or at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+        },
+        {
+          path: 'rules[0].namespaces.selector.matchLabels.enabled',
+          line: 18,
+          column: 76,
+          message: 'must be a string; got boolean true; quote it ("true") if it is meant as text',
+        },
+        { path: 'rules[0].namespaces.selector.matchExpressions[0].values', line: 20, column: 13, message: 'operator In needs a values list with at least one label value' },
+        { path: 'rules[0].namespaces.selector.matchExpressions[1].values', line: 21, column: 50, message: 'operator NotIn needs a values list with at least one label value' },
+        {
+          path: 'rules[0].namespaces.selector.matchExpressions[2].values',
+          line: 22,
+          column: 43,
+          message: 'values is not used with operator Exists, which looks only at whether the label is there; remove it',
+        },
+        {
+          path: 'rules[0].namespaces.selector.matchExpressions[3].operator',
+          line: 23,
+          column: 35,
+          message: 'must be one of In, NotIn, Exists, DoesNotExist; got the string "in"; did you mean In?',
+        },
+        { path: 'rules[0].namespaces.selector.matchExpressions[4].key', line: 24, column: 19, message: 'label key is empty' },
+        {
+          path: 'rules[0].namespaces.selector.matchExpressions[5].values[0]',
+          line: 25,
+          column: 48,
+          message: 'label value "-bad-" must be empty or at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+        },
+        { path: 'rules[0].namespaces.selector.matchExpressions[6].key', line: 26, column: 13, message: 'missing required field' },
+        { path: 'rules[1].namespaces', line: 30, column: 17, message: 'give names, selector or both; a rule for every namespace has no namespaces field' },
+        {
+          path: 'rules[2].namespaces.selector',
+          line: 35,
+          column: 17,
+          message: 'the selector has no requirements and would match every namespace; give matchLabels or matchExpressions, or remove selector',
+        },
+      ],
+    ],
+    [
       'invalid-values.yaml',
       [
         { path: 'apiVersion', line: 1, column: 13, message: 'must be signet.dev/v1alpha1; got the string "signet.dev/v1"' },
@@ -324,12 +470,12 @@ describe('document-level problems', () => {
     [
       'an unknown field with no near match',
       `${HEADER}rules: []\nspec: {}\n`,
-      [{ path: 'spec', line: 4, column: 1, message: 'unknown field; allowed fields here: apiVersion, kind, metadata, keys, defaults, rules' }],
+      [{ path: 'spec', line: 4, column: 1, message: 'unknown field; allowed fields here: apiVersion, kind, metadata, keys, exemptions, breakGlass, defaults, rules' }],
     ],
     [
       '__proto__ as a field',
       `${HEADER}rules: []\n__proto__: {polluted: true}\n`,
-      [{ path: '__proto__', line: 4, column: 1, message: 'unknown field; allowed fields here: apiVersion, kind, metadata, keys, defaults, rules' }],
+      [{ path: '__proto__', line: 4, column: 1, message: 'unknown field; allowed fields here: apiVersion, kind, metadata, keys, exemptions, breakGlass, defaults, rules' }],
     ],
     [
       'empty values',
@@ -408,17 +554,43 @@ describe('document-level problems', () => {
       { type: fc.oneof(fc.constantFrom('cosign', 'notation'), anyValue), keys: fc.oneof(fc.array(fc.constantFrom('k', 'x', '')), anyValue), threshold: fc.oneof(fc.integer({ min: -1, max: 4 }), anyValue), annotations: anyValue, identity: anyValue },
       { requiredKeys: [] },
     );
+    const labelKey = fc.oneof(fc.constantFrom('tier', 'example.com/team', 'Bad Key', '', 'a/b/c'), fc.string());
+    const requirement = fc.record(
+      { key: fc.oneof(labelKey, anyValue), operator: fc.oneof(fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist', 'in'), anyValue), values: fc.oneof(fc.array(fc.constantFrom('prod', '', '-x')), anyValue) },
+      { requiredKeys: [] },
+    );
+    const selector = fc.oneof(
+      fc.record({ matchLabels: fc.oneof(fc.dictionary(labelKey, fc.oneof(fc.constantFrom('prod', ''), anyValue)), anyValue), matchExpressions: fc.oneof(fc.array(requirement, { maxLength: 3 }), anyValue) }, { requiredKeys: [] }),
+      anyValue,
+    );
+    const namespaceList = fc.oneof(fc.array(fc.constantFrom('prod', 'prod-*', '*', '**', 'Prod', '-x', '')), anyValue);
+    const namespaces = fc.oneof(fc.record({ names: namespaceList, selector }, { requiredKeys: [] }), anyValue);
     const rule = fc.record(
-      { name: fc.oneof(fc.constantFrom('a', 'a', 'b'), anyValue), images: fc.oneof(fc.array(fc.constantFrom('**', 'nginx:1', 'ghcr.io/*', '')), anyValue), exclude: anyValue, action: fc.oneof(fc.constantFrom('verify', 'allow', 'deny'), anyValue), require: anyValue, mode: anyValue, verify: fc.oneof(fc.array(verifier), anyValue) },
+      { name: fc.oneof(fc.constantFrom('a', 'a', 'b'), anyValue), images: fc.oneof(fc.array(fc.constantFrom('**', 'nginx:1', 'ghcr.io/*', '')), anyValue), exclude: anyValue, namespaces, action: fc.oneof(fc.constantFrom('verify', 'allow', 'deny'), anyValue), require: anyValue, mode: anyValue, pinDigest: fc.oneof(fc.boolean(), anyValue), verify: fc.oneof(fc.array(verifier), anyValue) },
       { requiredKeys: [] },
     );
     const keys = fc.dictionary(fc.constantFrom('k', 'x', 'bad name'), fc.oneof(fc.constant({ publicKey: RELEASE_PEM }), fc.record({ publicKey: anyValue, file: anyValue }, { requiredKeys: [] }), anyValue));
-    const policy = fc.record({ apiVersion: fc.constant('signet.dev/v1alpha1'), kind: fc.constant('ImagePolicy'), keys, defaults: anyValue, rules: fc.oneof(fc.array(rule, { maxLength: 4 }), anyValue) }, { requiredKeys: ['apiVersion', 'kind'] });
+    const exemptions = fc.oneof(fc.record({ namespaces: namespaceList }, { requiredKeys: [] }), anyValue);
+    const breakGlass = fc.oneof(fc.record({ annotation: fc.oneof(fc.constantFrom('a.image-policy.k8s.io/x', 'x/y', ''), anyValue) }, { requiredKeys: [] }), anyValue);
+    const policy = fc.record(
+      { apiVersion: fc.constant('signet.dev/v1alpha1'), kind: fc.constant('ImagePolicy'), keys, exemptions, breakGlass, defaults: anyValue, rules: fc.oneof(fc.array(rule, { maxLength: 4 }), anyValue) },
+      { requiredKeys: ['apiVersion', 'kind'] },
+    );
+    const scope = fc.record({
+      namespace: fc.option(fc.oneof(fc.constantFrom('prod', 'prod-eu', 'kube-system'), fc.string()), { nil: undefined }),
+      labels: fc.option(fc.dictionary(labelKey, fc.constantFrom('prod', '')), { nil: undefined }),
+    });
     fc.assert(
-      fc.property(policy, (document) => {
+      fc.property(policy, scope, (document, where) => {
         const result = loadPolicyText(stringify(document), { baseDir: '/nonexistent', sourceName: 'fuzz.yaml' });
-        if (!result.ok) expect(result.error.problems.length).toBeGreaterThan(0);
-        else expect(Object.isFrozen(result.value)).toBe(true);
+        if (!result.ok) {
+          expect(result.error.problems.length).toBeGreaterThan(0);
+          return;
+        }
+        expect(Object.isFrozen(result.value)).toBe(true);
+        // A compiled policy answers every scope without throwing.
+        for (const rule of result.value.rules) expect(typeof rule.appliesTo(where)).toBe('boolean');
+        expect(typeof result.value.isNamespaceExempt(where.namespace ?? '')).toBe('boolean');
       }),
       { numRuns: 300 },
     );

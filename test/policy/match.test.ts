@@ -58,11 +58,11 @@ describe('matchRule', () => {
   test('no match returns undefined and the defaults say what happens (deny unless the policy says allow)', () => {
     const strict = policyFrom(`${KEYLESS_HEADER}rules:\n  - {name: a, images: [ghcr.io/a/*], action: allow}\n`);
     expect(ruleFor(strict, 'quay.io/b/c')).toBeUndefined();
-    expect(strict.defaults).toEqual({ mode: 'enforce', unmatched: 'deny' });
+    expect(strict.defaults).toEqual({ mode: 'enforce', unmatched: 'deny', failurePolicy: 'closed', pinDigests: true });
 
     const lenient = policyFrom(`${KEYLESS_HEADER}defaults: {unmatched: allow, mode: audit}\nrules: []\n`);
     expect(ruleFor(lenient, 'quay.io/b/c')).toBeUndefined();
-    expect(lenient.defaults).toEqual({ mode: 'audit', unmatched: 'allow' });
+    expect(lenient.defaults).toEqual({ mode: 'audit', unmatched: 'allow', failurePolicy: 'closed', pinDigests: true });
   });
 
   test('Docker Hub names match however the pod spec and the policy spell them', () => {

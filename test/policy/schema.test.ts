@@ -32,10 +32,14 @@ test('policy.schema.json is a valid draft 2020-12 schema', () => {
 test('a plain ajv validates policies with the schema file: valid fixtures pass, typos fail', () => {
   // strict: false because `discriminator` and `x-problem` are annotations to other validators.
   const validate = new Ajv2020({ strict: false, allErrors: true }).compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
-  for (const name of ['valid-full.yaml', 'valid-minimal.yaml', 'valid-threshold.yaml', 'valid-exempt.yaml', '../../../examples/policy.yaml']) {
+  for (const name of ['valid-full.yaml', 'valid-minimal.yaml', 'valid-threshold.yaml', 'valid-exempt.yaml', 'valid-namespaces.yaml', '../../../examples/policy.yaml']) {
     expect({ name, valid: validate(fixture(name)), errors: validate.errors ?? null }).toEqual({ name, valid: true, errors: null });
   }
   expect(validate(fixture('invalid-unknown-field.yaml'))).toBe(false);
   expect(validate.errors?.[0]).toMatchObject({ instancePath: '/rules/0', keyword: 'additionalProperties', params: { additionalProperty: 'verfy' } });
   expect(validate(fixture('invalid-verifier-type.yaml'))).toBe(false);
+  expect(validate(fixture('invalid-namespaces.yaml'))).toBe(false);
+  expect(validate.errors?.map((error) => `${error.instancePath} ${error.keyword}`)).toEqual(
+    expect.arrayContaining(['/defaults/failurePolicy enum', '/defaults/pinDigests type', '/rules/1/namespaces minProperties']),
+  );
 });

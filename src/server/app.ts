@@ -1,0 +1,163 @@
+// The HTTP surface, built without listening (tests inject or listen on their own port). Routes are
+// thin: check the body's shape, run the review, format the response, log one line per decision.
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { CompiledPolicy } from '../policy/types.js';
+import { parseAdmissionReview, parseImageReview } from '../admission/parse.js';
+import type { AdmissionReviewResponse, ImageReviewResponse } from '../admission/types.js';
+import { reviewAdmission, type AdmissionDecision, type ImageVerifier } from '../review/admission.js';
+import { reviewImages } from '../review/image-review.js';
+import { pinningPatch } from '../review/pin.js';
+import { modeFor } from '../review/admission.js';
+import type { ContainerVerdict } from '../review/message.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { HttpsServerOptions } from './tls-options.js';
+
+export interface AppOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The policy in force, or undefined before the first successful load (then /readyz is 503). */
+  readonly policy: () => CompiledPolicy | undefined;
+  readonly verify: ImageVerifier;
+  /** The webhook's timeoutSeconds as configured in the cluster (default 10). */
+  readonly timeoutSeconds: number;
+  /** Fraction of the timeout we allow ourselves, so the answer arrives before the API server gives up. */
+  readonly budgetFraction: number;
+  readonly bodyLimitBytes: number;
+  readonly https?: HttpsServerOptions;
+}
+
+export function buildApp(o: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: o.logger,
+    // One line per decision is logged by the routes; per-request access lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: o.bodyLimitBytes,
+    return503OnClosing: true,
+    ...(o.https ? { https: o.https } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const message =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `request body is larger than the limit of ${o.bodyLimitBytes} bytes`
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'content type must be application/json'
+          : status === 500
+            ? 'internal error'
+            : error.message;
+    if (status === 500) o.logger.error({ err: error }, 'unhandled error in request');
+    void reply.code(status).send({ error: status === 413 ? 'PayloadTooLarge' : status === 500 ? 'InternalError' : 'BadRequest', message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const policy = o.policy();
+    if (!policy) return reply.code(503).send({ status: 'not ready', reason: 'no policy loaded yet' });
+    return { status: 'ready', policy: policy.name, version: policy.version };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', o.metrics.registry.contentType);
+    return o.metrics.registry.metrics();
+  });
+
+  const admissionRoute = (endpoint: 'validate' | 'mutate') => async (req: FastifyRequest, reply: FastifyReply) => {
+    const started = process.hrtime.bigint();
+    const parsed = parseAdmissionReview(req.body);
+    if (!parsed.ok) {
+      o.metrics.reviews.inc({ endpoint, outcome: 'bad-request', reason: 'BAD_REQUEST' });
+      return reply.code(400).send({ error: 'BadRequest', message: `not an AdmissionReview: ${parsed.error}` });
+    }
+    const request = parsed.value;
+    const policy = o.policy();
+    if (!policy) {
+      // Not ready: fail closed with a reason, so the API server's failurePolicy is not what decides.
+      const response = { uid: request.uid, allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message: 'signet has no policy loaded yet; retry shortly', metadata: {} } };
+      o.metrics.reviews.inc({ endpoint, outcome: 'denied', reason: 'NOT_READY' });
+      return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response } satisfies AdmissionReviewResponse;
+    }
+    const budgetMs = budgetFor(req, o);
+    const scope = { namespace: request.namespace, labels: undefined };
+    // The mutating companion only pins Pods; it never denies (the validating webhook does).
+    if (endpoint === 'mutate' && (request.kind.kind !== 'Pod' || request.subResource !== undefined)) {
+      return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response: { uid: request.uid, allowed: true } } satisfies AdmissionReviewResponse;
+    }
+    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs }, scope);
+    let response = decision.response;
+    if (endpoint === 'mutate') {
+      const patch = decision.outcome === 'allowed' ? pinningPatch(decision, policy) : [];
+      response = { uid: request.uid, allowed: true, ...(decision.response.warnings ? { warnings: decision.response.warnings } : {}) };
+      if (patch.length > 0) response = { ...response, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+    }
+    record(o, endpoint, decision, policy, request.namespace, request.uid, request.dryRun, started);
+    return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response } satisfies AdmissionReviewResponse;
+  };
+  app.post('/validate', admissionRoute('validate'));
+  app.post('/mutate', admissionRoute('mutate'));
+
+  app.post('/imagepolicy', async (req, reply) => {
+    const started = process.hrtime.bigint();
+    const parsed = parseImageReview(req.body);
+    if (!parsed.ok) {
+      o.metrics.reviews.inc({ endpoint: 'imagepolicy', outcome: 'bad-request', reason: 'BAD_REQUEST' });
+      return reply.code(400).send({ error: 'BadRequest', message: `not an ImageReview: ${parsed.error}` });
+    }
+    const policy = o.policy();
+    if (!policy) {
+      return { apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', status: { allowed: false, reason: 'signet has no policy loaded yet; retry shortly' } } satisfies ImageReviewResponse;
+    }
+    const decision = await reviewImages(parsed.value, policy, o.verify, budgetFor(req, o));
+    o.metrics.reviews.inc({ endpoint: 'imagepolicy', outcome: decision.outcome, reason: decision.outcome === 'denied' ? decision.reason : 'none' });
+    o.metrics.reviewSeconds.observe({ endpoint: 'imagepolicy' }, seconds(started));
+    countVerdicts(o, decision.verdicts, policy);
+    o.logger.info(
+      { endpoint: 'imagepolicy', namespace: parsed.value.namespace, images: decision.verdicts.map(summary), verdict: decision.outcome, reason: decision.reason },
+      'image review',
+    );
+    return { apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', status: decision.status } satisfies ImageReviewResponse;
+  });
+  return app;
+}
+
+/** The API server appends ?timeout=Ns to webhook calls; answer within a fraction of the smaller one. */
+function budgetFor(req: FastifyRequest, o: AppOptions): number {
+  const query = req.query as Record<string, unknown> | undefined;
+  const raw = typeof query?.['timeout'] === 'string' ? query['timeout'] : undefined;
+  const m = raw ? /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw) : null;
+  const fromQuery = m ? Number(m[1]) * (m[2] === 'ms' ? 0.001 : m[2] === 'm' ? 60 : 1) : Infinity;
+  const seconds = Math.min(o.timeoutSeconds, fromQuery > 0 ? fromQuery : Infinity);
+  return Math.max(50, Math.floor(seconds * 1000 * o.budgetFraction));
+}
+
+function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: CompiledPolicy, namespace: string | undefined, uid: string, dryRun: boolean, started: bigint): void {
+  o.metrics.reviews.inc({ endpoint, outcome: d.outcome, reason: d.outcome === 'denied' ? d.reason : 'none' });
+  o.metrics.reviewSeconds.observe({ endpoint }, seconds(started));
+  countVerdicts(o, d.verdicts, policy);
+  if (d.outcome === 'skipped') return;
+  o.logger.info(
+    { endpoint, uid, namespace, object: d.object, dryRun, images: d.verdicts.map(summary), verdict: d.outcome, reason: d.reason, policy: policy.name, policyVersion: policy.version },
+    'admission decision',
+  );
+}
+
+function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {
+  for (const { verdict } of verdicts) {
+    o.metrics.imageVerdicts.inc({ outcome: verdict.outcome, code: verdict.outcome === 'denied' ? verdict.code : 'none', mode: modeFor(policy, verdict.rule) });
+  }
+}
+
+function summary({ container, verdict }: ContainerVerdict): Record<string, unknown> {
+  return {
+    container: container.container,
+    image: verdict.image,
+    digest: verdict.digest,
+    verdict: verdict.outcome,
+    rule: verdict.rule,
+    ...(verdict.outcome === 'denied' ? { code: verdict.code, reason: verdict.reason } : { basis: verdict.basis, signers: verdict.satisfiedBy.flatMap((s) => s.signers) }),
+  };
+}
+
+function seconds(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}

@@ -1,0 +1,145 @@
+// Starts the webhook: TLS (files with rotation, or a generated local CA), the policy, the
+// registry client and the HTTPS listener; and stops it gracefully. The only place that listens.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { CompiledPolicy } from '../policy/types.js';
+import { RegistryClient } from '../registry/client.js';
+import type { RegistryClientOptions } from '../registry/types.js';
+import { verifyImage } from '../pipeline/verify-image.js';
+import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { buildApp } from './app.js';
+import { generateSelfSignedTls } from './self-signed.js';
+import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
+import { httpsOptions } from './tls-options.js';
+import { watchPolicyFile, type PolicyWatcher } from './policy-file.js';
+
+export interface ServeConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly policyPath: string;
+  readonly tls: { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string } | { readonly kind: 'self-signed'; readonly dir: string; readonly hosts: readonly string[] };
+  readonly timeoutSeconds: number;
+  readonly budgetFraction: number;
+  readonly bodyLimitBytes: number;
+  readonly registry: RegistryClientOptions;
+  readonly reloadIntervalMs: number;
+  readonly logger?: Logger;
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: Metrics;
+  /** PEM of the CA clients must trust, when a self-signed CA was generated. */
+  readonly caPem: string | undefined;
+  policy(): CompiledPolicy | undefined;
+  /** Stops accepting, lets in-flight reviews finish, then releases everything. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServeConfig): Promise<RunningServer> {
+  const logger = config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base: { app: 'signet' } });
+  const metrics = createMetrics();
+
+  let material: { cert: string; key: string };
+  let caPem: string | undefined;
+  if (config.tls.kind === 'files') {
+    material = await readTlsFiles(config.tls.certPath, config.tls.keyPath);
+  } else {
+    const generated = await generateSelfSignedTls(config.tls.hosts);
+    mkdirSync(config.tls.dir, { recursive: true });
+    const caPath = resolve(join(config.tls.dir, 'ca.crt'));
+    writeFileSync(caPath, generated.caPem);
+    writeFileSync(join(config.tls.dir, 'tls.crt'), generated.certPem);
+    writeFileSync(join(config.tls.dir, 'tls.key'), generated.keyPem, { mode: 0o600 });
+    material = { cert: generated.certPem, key: generated.keyPem };
+    caPem = generated.caPem;
+    logger.info({ caPath, hosts: config.tls.hosts }, `generated a self-signed CA for local use; clients must trust ${caPath}`);
+  }
+
+  let current: CompiledPolicy | undefined;
+  const policyWatcher: PolicyWatcher = await watchPolicyFile(config.policyPath, config.reloadIntervalMs, {
+    onLoad: (policy) => {
+      const previous = current;
+      current = policy;
+      metrics.policyLoads.inc({ result: 'ok' });
+      if (previous) metrics.policyInfo.remove({ name: previous.name, version: previous.version });
+      metrics.policyInfo.set({ name: policy.name, version: policy.version }, 1);
+      logger.info({ policy: policy.name, version: policy.version, source: policy.source }, previous ? 'policy reloaded' : 'policy loaded');
+    },
+    onInvalid: (message) => {
+      metrics.policyLoads.inc({ result: 'invalid' });
+      logger.error({ source: config.policyPath, problems: message }, current ? 'policy change rejected; the previous policy stays in force' : 'policy is invalid; not ready');
+    },
+  });
+
+  const registry = new RegistryClient(config.registry);
+  const app = buildApp({
+    logger,
+    metrics,
+    policy: () => current,
+    verify: (image, scope, signal) => {
+      const policy = current;
+      if (!policy) throw new Error('no policy');
+      return verifyImage(image, { policy, registry, signal, scope });
+    },
+    timeoutSeconds: config.timeoutSeconds,
+    budgetFraction: config.budgetFraction,
+    bodyLimitBytes: config.bodyLimitBytes,
+    https: httpsOptions(material.cert, material.key),
+  });
+
+  let tlsWatcher: TlsWatcher | undefined;
+  if (config.tls.kind === 'files') {
+    tlsWatcher = watchTlsFiles(
+      config.tls.certPath,
+      config.tls.keyPath,
+      material,
+      config.reloadIntervalMs,
+      (next) => {
+        // New handshakes use the new pair; established connections keep theirs, so nothing drops.
+        (app.server as unknown as import('node:tls').Server).setSecureContext(httpsOptions(next.cert, next.key));
+        logger.info('serving certificate reloaded');
+      },
+      (e) => logger.error({ err: e.message }, 'serving certificate files unusable; keeping the current certificate'),
+    );
+  }
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url }, 'signet is serving');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    port,
+    metrics,
+    caPem,
+    policy: () => current,
+    close: () => {
+      closing ??= (async () => {
+        tlsWatcher?.stop();
+        policyWatcher.stop();
+        // Connections that finish a review while we close become idle keep-alive sockets; shut those
+        // as they appear, and after the longest possible review cut whatever is left.
+        const server = app.server as unknown as import('node:https').Server;
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        const cutoff = setTimeout(() => server.closeAllConnections(), config.timeoutSeconds * 1000 + 1000);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+          clearTimeout(cutoff);
+        }
+        await registry.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// Prometheus metrics on a registry of our own (no global state, so tests and several servers in
+// one process do not collide). Label values are bounded sets: codes, outcomes, hosts — never images.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly reviews: Counter<'endpoint' | 'outcome' | 'reason'>;
+  readonly reviewSeconds: Histogram<'endpoint'>;
+  readonly imageVerdicts: Counter<'outcome' | 'code' | 'mode'>;
+  readonly registryRequests: Counter<'registry' | 'kind' | 'outcome'>;
+  readonly registrySeconds: Histogram<'registry' | 'kind'>;
+  readonly cacheLookups: Counter<'cache' | 'result'>;
+  readonly policyInfo: Gauge<'name' | 'version'>;
+  readonly policyLoads: Counter<'result'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const m: Metrics = {
+    registry,
+    reviews: new Counter({ name: 'signet_reviews_total', help: 'Admission and image reviews answered, by endpoint, outcome and reason code.', labelNames: ['endpoint', 'outcome', 'reason'], registers: [registry] }),
+    reviewSeconds: new Histogram({
+      name: 'signet_review_duration_seconds',
+      help: 'Time to answer a review.',
+      labelNames: ['endpoint'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    imageVerdicts: new Counter({ name: 'signet_image_verdicts_total', help: 'Per-image verdicts, by outcome, deny code and rule mode.', labelNames: ['outcome', 'code', 'mode'], registers: [registry] }),
+    registryRequests: new Counter({ name: 'signet_registry_requests_total', help: 'HTTP requests to registries, by registry host, kind and outcome.', labelNames: ['registry', 'kind', 'outcome'], registers: [registry] }),
+    registrySeconds: new Histogram({
+      name: 'signet_registry_request_duration_seconds',
+      help: 'Registry request latency.',
+      labelNames: ['registry', 'kind'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    cacheLookups: new Counter({ name: 'signet_cache_lookups_total', help: 'Cache lookups, by cache and result (hit, miss, coalesced).', labelNames: ['cache', 'result'], registers: [registry] }),
+    policyInfo: new Gauge({ name: 'signet_policy_info', help: 'The policy in force (value 1), by name and version.', labelNames: ['name', 'version'], registers: [registry] }),
+    policyLoads: new Counter({ name: 'signet_policy_loads_total', help: 'Policy loads, by result (ok, invalid).', labelNames: ['result'], registers: [registry] }),
+  };
+  return m;
+}
