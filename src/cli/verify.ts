@@ -8,16 +8,17 @@ import type { ImageVerdict } from '../verdict/types.js';
 import { EXIT_DENIED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions, timeoutMs } from './registry-options.js';
 
-export const VERIFY_USAGE = `Usage: signet verify IMAGE... --policy FILE [-o text|json]
+export const VERIFY_USAGE = `Usage: signet verify IMAGE... --policy FILE [--namespace NS] [-o text|json]
                      [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE] [--timeout 10s]
-Resolves each image to a digest, fetches its signatures and checks them against the policy.
+Resolves each image to a digest, fetches its signatures and checks them against the policy
+(as for a pod in namespace NS: namespaced rules apply as they would there).
 Exit status: 0 all allowed, 1 any denied, 2 usage or configuration error.`;
 
 export async function verifyCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { policy: { type: 'string' }, output: { type: 'string', short: 'o', default: 'text' }, ...REGISTRY_FLAGS },
+    options: { policy: { type: 'string' }, namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'text' }, ...REGISTRY_FLAGS },
   });
   if (positionals.length === 0) throw new UsageError('verify needs at least one IMAGE');
   const policyPath = values.policy ?? io.env['SIGNET_POLICY'];
@@ -36,7 +37,7 @@ export async function verifyCommand(args: string[], io: CliIO): Promise<number> 
   const client = new RegistryClient(registryOptions(values, registries, io.env));
   const signal = AbortSignal.timeout(timeoutMs(values, 30_000));
   try {
-    const verdicts = await Promise.all(positionals.map((image) => verifyImage(image, { policy: policy.value, registry: client, signal })));
+    const verdicts = await Promise.all(positionals.map((image) => verifyImage(image, { policy: policy.value, registry: client, signal, scope: { namespace: values.namespace, labels: undefined } })));
     io.stdout(values.output === 'json' ? `${JSON.stringify(verdicts.map(toJson), null, 2)}\n` : verdicts.map(toText).join('\n'));
     return verdicts.every((v) => v.outcome === 'allowed') ? EXIT_OK : EXIT_DENIED;
   } finally {

@@ -3,7 +3,7 @@
 import type { CompiledPolicy } from '../policy/types.js';
 import type { ImageReviewRequest, ImageReviewResponse } from '../admission/types.js';
 import type { ContainerImage } from '../admission/extract.js';
-import { denialMessage, type ContainerVerdict } from './message.js';
+import { clip, denialMessage, type ContainerVerdict } from './message.js';
 import { isInfrastructureFailure, modeFor, timedOut, type ImageVerifier } from './admission.js';
 import { startDeadline } from './deadline.js';
 
@@ -18,7 +18,7 @@ export async function reviewImages(request: ImageReviewRequest, policy: Compiled
   const breakGlass = policy.breakGlass;
   if (breakGlass && request.annotations[breakGlass.annotation] !== undefined) {
     return {
-      status: { allowed: true, reason: `break-glass annotation ${breakGlass.annotation} present`, auditAnnotations: { 'signet-break-glass': request.annotations[breakGlass.annotation] ?? '' } },
+      status: { allowed: true, reason: `break-glass annotation ${breakGlass.annotation} present`, auditAnnotations: { 'signet-break-glass': clip(request.annotations[breakGlass.annotation] ?? '', 256) } },
       outcome: 'break-glass',
       reason: 'break-glass',
       verdicts: [],

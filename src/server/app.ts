@@ -78,7 +78,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response } satisfies AdmissionReviewResponse;
     }
     const budgetMs = budgetFor(req, o);
-    const scope = { namespace: request.namespace, labels: undefined };
+    const scope = { namespace: request.namespace, labels: labelsFromPath(req) };
     // The mutating companion only pins Pods; it never denies (the validating webhook does).
     if (endpoint === 'mutate' && (request.kind.kind !== 'Pod' || request.subResource !== undefined)) {
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response: { uid: request.uid, allowed: true } } satisfies AdmissionReviewResponse;
@@ -95,6 +95,11 @@ export function buildApp(o: AppOptions): FastifyInstance {
   };
   app.post('/validate', admissionRoute('validate'));
   app.post('/mutate', admissionRoute('mutate'));
+  // Namespace labels never reach a webhook in the AdmissionReview. A webhook entry whose
+  // namespaceSelector selects exactly these labels can state them in its path, e.g.
+  // /validate/ns-labels/tier=prod,team=shop (docs/policy.md, "Namespaces, modes and exemptions").
+  app.post('/validate/ns-labels/:labels', admissionRoute('validate'));
+  app.post('/mutate/ns-labels/:labels', admissionRoute('mutate'));
 
   app.post('/imagepolicy', async (req, reply) => {
     const started = process.hrtime.bigint();
@@ -118,6 +123,21 @@ export function buildApp(o: AppOptions): FastifyInstance {
     return { apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', status: decision.status } satisfies ImageReviewResponse;
   });
   return app;
+}
+
+const LABEL_PAIR = /^([a-z0-9A-Z]([-a-z0-9A-Z_./]{0,251}[a-z0-9A-Z])?)=([a-z0-9A-Z]([-a-z0-9A-Z_.]{0,61}[a-z0-9A-Z])?)?$/;
+
+/** Labels stated by the webhook configuration's path; undefined (unknown) when absent or malformed. */
+function labelsFromPath(req: FastifyRequest): Readonly<Record<string, string>> | undefined {
+  const raw = (req.params as Record<string, string> | undefined)?.['labels'];
+  if (raw === undefined) return undefined;
+  const labels: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    const m = LABEL_PAIR.exec(pair);
+    if (!m) return undefined;
+    labels[m[1]!] = m[3] ?? '';
+  }
+  return labels;
 }
 
 /** The API server appends ?timeout=Ns to webhook calls; answer within a fraction of the smaller one. */

@@ -33,6 +33,11 @@ export type SignatureCheck =
       readonly digest: Digest;
       /** Signed optional annotations, for policy requirements and for display. */
       readonly annotations: Readonly<Record<string, string>>;
+      /**
+       * When this signature stops counting (certificate or trust metadata expiry), as an ISO 8601
+       * time; a cached verdict must not outlive it. Undefined for keys that do not expire.
+       */
+      readonly validUntil?: string;
     }
   | {
       readonly status: 'invalid';

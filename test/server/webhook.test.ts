@@ -246,6 +246,36 @@ maybe('webhook over HTTPS', () => {
     await setPolicy(policyText());
   });
 
+  test('namespace labels stated in the webhook path select rules; unknown labels fail closed', async () => {
+    const rules = `  - name: prod-only
+    images: ["${fx.registry.host}/apps/**"]
+    namespaces:
+      selector:
+        matchLabels: {tier: prod}
+    verify:
+      - type: cosign
+        keys: [release]
+  - name: elsewhere
+    images: ["${fx.registry.host}/apps/**"]
+    action: allow
+`;
+    await setPolicy(readFileSync(fx.policyPath, 'utf8').replace(/rules:\n[\s\S]*$/, `rules:\n${rules}`));
+    const body = admissionReview({ kind: 'Pod', namespace: 'shop', object: workload('Pod', 'p', 'shop', { containers: [{ name: 'a', image: fx.images.unsigned }] }) });
+    const prod = await review(body, '/validate/ns-labels/tier=prod,team=shop');
+    expect(prod.allowed).toBe(false);
+    expect(prod.status?.message).toContain('[rule prod-only]');
+    const dev = await review(body, '/validate/ns-labels/tier=dev');
+    expect(dev.allowed).toBe(true);
+    expect(dev.warnings?.[0]).toContain('exempt by rule elsewhere');
+    const unknown = await review(body);
+    expect(unknown.allowed).toBe(false);
+    expect(unknown.status?.message).toContain('[rule prod-only]');
+    // A malformed label path is treated as unknown labels, never as a match.
+    const malformed = await review(body, '/validate/ns-labels/tier=prod=x');
+    expect(malformed.allowed).toBe(false);
+    await setPolicy(policyText());
+  });
+
   test('mutate pins verified Pod images to their digest, keeping the tag', async () => {
     const body = admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: fx.images.signed }, { name: 'b', image: `${fx.images.signed2.replace(':v1', '')}@${fx.digests.signed2}` }] }) });
     const r = await review(body, '/mutate');
