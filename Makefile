@@ -28,7 +28,7 @@ test: deps system-deps typecheck build
 	jest
 
 run: build
-	node dist/cli.js serve --local
+	node dist/cli.js serve --local --policy examples/policy.yaml --insecure-registry 127.0.0.1:5000 --insecure-registry localhost:5000
 
 bench: build system-deps
 	node dist/bench/run.js
