@@ -1,6 +1,7 @@
 // Starts the webhook: TLS (files with rotation, or a generated local CA), the policy, the
 // registry client and the HTTPS listener; and stops it gracefully. The only place that listens.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -101,7 +102,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       config.reloadIntervalMs,
       (next) => {
         // New handshakes use the new pair; established connections keep theirs, so nothing drops.
-        (app.server as unknown as import('node:tls').Server).setSecureContext(httpsOptions(next.cert, next.key));
+        (app.server as unknown as HttpsServer).setSecureContext(httpsOptions(next.cert, next.key));
         logger.info('serving certificate reloaded');
       },
       (e) => logger.error({ err: e.message }, 'serving certificate files unusable; keeping the current certificate'),
@@ -128,7 +129,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         policyWatcher.stop();
         // Connections that finish a review while we close become idle keep-alive sockets; shut those
         // as they appear, and after the longest possible review cut whatever is left.
-        const server = app.server as unknown as import('node:https').Server;
+        const server = app.server as unknown as HttpsServer;
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
         const cutoff = setTimeout(() => server.closeAllConnections(), config.timeoutSeconds * 1000 + 1000);
         try {
