@@ -8,7 +8,7 @@ import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 
 export const SERVE_USAGE = `Usage: signet serve --policy FILE [--tls-cert FILE --tls-key FILE | --local]
                     [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
-                    [--reload-interval 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
+                    [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
 Environment: SIGNET_POLICY, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGNET_PORT, SIGNET_LOG_LEVEL, SIGNET_INSECURE_REGISTRIES.
 Without TLS files, a CA and certificate for localhost are generated into --local-dir (default .signet-local).`;
 
@@ -26,6 +26,9 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       'timeout-seconds': { type: 'string', default: '10' },
       'body-limit': { type: 'string', default: String(4 * 1024 * 1024) },
       'reload-interval': { type: 'string', default: '5' },
+      'tag-ttl': { type: 'string', default: '30' },
+      'verdict-ttl': { type: 'string', default: '600' },
+      'negative-ttl': { type: 'string', default: '5' },
       ...REGISTRY_FLAGS,
     },
   });
@@ -49,6 +52,11 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     bodyLimitBytes: number(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
     registry: registryOptions(values, registries, io.env),
     reloadIntervalMs: number(values['reload-interval'], '--reload-interval', 0.05, 3600) * 1000,
+    cache: {
+      tagTtlMs: number(values['tag-ttl'], '--tag-ttl', 0.001, 86400) * 1000,
+      verdictTtlMs: number(values['verdict-ttl'], '--verdict-ttl', 0.001, 86400) * 1000,
+      negativeTtlMs: number(values['negative-ttl'], '--negative-ttl', 0.001, 3600) * 1000,
+    },
   });
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {

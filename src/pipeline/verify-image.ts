@@ -1,10 +1,12 @@
 // The story for one image: reference → rule → digest → signatures → verdict. Every failure
 // becomes a denied verdict with a code, a reason and a fix; nothing here throws on bad input.
+// Stages are separate functions so the cached pipeline (image-pipeline.ts) can put caches and
+// coalescing between them; verifyImage() runs them straight through (the CLI's path).
 import type { CompiledPolicy, CompiledRule } from '../policy/types.js';
 import { matchRule } from '../policy/match.js';
 import type { NamespaceScope } from '../policy/scope.js';
 import { formatReference, parseReference, repositoryName, repositoryOf, withDigest } from '../reference/parse.js';
-import type { Digest, ImageReference } from '../reference/types.js';
+import type { Digest, ImageReference, RepositoryRef } from '../reference/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
 import { discoverCosignSignatures } from '../discovery/cosign.js';
@@ -13,6 +15,7 @@ import { decideRule, type VerifierOutcome } from '../verdict/decide.js';
 import { fixFor } from '../verdict/explain.js';
 import type { DenyCode, ImageVerdict } from '../verdict/types.js';
 import type { SignatureCheck } from '../signatures/types.js';
+import { err, ok, type Result } from '../util/result.js';
 
 export interface ImageCheckContext {
   readonly policy: CompiledPolicy;
@@ -23,48 +26,71 @@ export interface ImageCheckContext {
   readonly scope?: NamespaceScope;
 }
 
+/** What the policy says about an image before any network I/O. */
+export type ImagePlan =
+  | { readonly kind: 'decided'; readonly verdict: ImageVerdict }
+  | { readonly kind: 'verify'; readonly image: string; readonly ref: ImageReference; readonly repo: RepositoryRef; readonly name: string; readonly rule: CompiledRule };
+
 export async function verifyImage(image: string, ctx: ImageCheckContext): Promise<ImageVerdict> {
+  const plan = planImage(image, ctx.policy, ctx.scope);
+  if (plan.kind === 'decided') return plan.verdict;
+  const digest = await digestFor(plan, ctx.registry, ctx.signal);
+  if (!digest.ok) return digest.error;
+  return verifyAtDigest(plan, digest.value, ctx.registry, ctx.signal);
+}
+
+export function planImage(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImagePlan {
   const parsed = parseReference(image);
   if (!parsed.ok) {
-    return deny(image, undefined, undefined, 'INVALID_REFERENCE', parsed.error.message, []);
+    return { kind: 'decided', verdict: deny(image, undefined, undefined, 'INVALID_REFERENCE', parsed.error.message, []) };
   }
   const ref = parsed.value;
   const repo = repositoryOf(ref);
   const name = repositoryName(repo);
-  const rule = matchRule(ctx.policy, name, ctx.scope);
-
-  // Decisions that need no registry are taken before any network I/O.
+  const rule = matchRule(policy, name, scope);
   if (!rule) {
-    if (ctx.policy.defaults.unmatched === 'allow') {
-      return { outcome: 'allowed', image, digest: ref.digest, rule: undefined, basis: 'default-allow', satisfiedBy: [] };
+    if (policy.defaults.unmatched === 'allow') {
+      return { kind: 'decided', verdict: { outcome: 'allowed', image, digest: ref.digest, rule: undefined, basis: 'default-allow', satisfiedBy: [] } };
     }
-    return deny(image, ref, undefined, 'NO_MATCHING_RULE', `no policy rule matches ${name} and the policy denies unmatched images`, []);
+    return { kind: 'decided', verdict: deny(image, ref, undefined, 'NO_MATCHING_RULE', `no policy rule matches ${name} and the policy denies unmatched images`, []) };
   }
   if (rule.action === 'allow') {
-    return { outcome: 'allowed', image, digest: ref.digest, rule: rule.name, basis: 'exempt', satisfiedBy: [] };
+    return { kind: 'decided', verdict: { outcome: 'allowed', image, digest: ref.digest, rule: rule.name, basis: 'exempt', satisfiedBy: [] } };
   }
   if (rule.action === 'deny') {
-    return deny(image, ref, rule, 'DENIED_BY_RULE', `rule ${rule.name} denies images matching ${rule.patterns.join(', ')}`, []);
+    return { kind: 'decided', verdict: deny(image, ref, rule, 'DENIED_BY_RULE', `rule ${rule.name} denies images matching ${rule.patterns.join(', ')}`, []) };
   }
+  return { kind: 'verify', image, ref, repo, name, rule };
+}
 
-  const options = ctx.signal ? { signal: ctx.signal } : {};
-  let digest: Digest;
-  if (ref.digest) {
-    digest = ref.digest;
-  } else {
-    const resolved = await ctx.registry.resolve(repo, ref.tag ?? 'latest', options);
-    if (!resolved.ok) return registryDenial(image, ref, rule, resolved.error, 'resolving the tag');
-    digest = resolved.value.digest;
-  }
-  const pinned = withDigest(ref, digest);
+/** The pinned digest, or the tag resolved through the registry; a failure is already a verdict. */
+export async function digestFor(
+  plan: Extract<ImagePlan, { kind: 'verify' }>,
+  registry: RegistryClient,
+  signal: AbortSignal | undefined,
+  resolve: (repo: RepositoryRef, tag: string) => Promise<Result<Digest, RegistryError>> = async (repo, tag) => {
+    const r = await registry.resolve(repo, tag, signal ? { signal } : {});
+    return r.ok ? ok(r.value.digest) : r;
+  },
+): Promise<Result<Digest, ImageVerdict>> {
+  if (plan.ref.digest) return ok(plan.ref.digest);
+  const resolved = await resolve(plan.repo, plan.ref.tag ?? 'latest');
+  if (!resolved.ok) return err(registryDenial(plan.image, plan.ref, plan.rule, resolved.error, 'resolving the tag'));
+  return ok(resolved.value);
+}
 
+/** Gathers and checks the signatures the rule asks for on one digest, and decides. */
+export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }>, digest: Digest, registry: RegistryClient, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+  const { image, repo, name, rule } = plan;
+  const pinned = withDigest(plan.ref, digest);
+  const options = signal ? { signal } : {};
   const outcomes: VerifierOutcome[] = [];
   // One discovery per digest, shared by every cosign verifier of the rule.
   let cosign: Awaited<ReturnType<typeof discoverCosignSignatures>> | undefined;
   for (const verifier of rule.verifiers) {
     switch (verifier.type) {
       case 'cosign': {
-        cosign ??= await discoverCosignSignatures(ctx.registry, repo, digest, options);
+        cosign ??= await discoverCosignSignatures(registry, repo, digest, options);
         if (!cosign.ok) return registryDenial(image, pinned, rule, cosign.error, 'fetching signatures');
         const checks: SignatureCheck[] = [
           ...cosign.value.rejected,
@@ -77,27 +103,30 @@ export async function verifyImage(image: string, ctx: ImageCheckContext): Promis
             requiredAnnotations: { ...verifier.annotations },
           }),
         ];
-        outcomes.push({
-          system: 'cosign',
-          trusted: verifier.keys.map((k) => k.name),
-          threshold: verifier.threshold,
-          checks,
-          lookedAt: `tag ${cosign.value.tag} in ${name}`,
-        });
+        outcomes.push({ system: 'cosign', trusted: verifier.keys.map((k) => k.name), threshold: verifier.threshold, checks, lookedAt: `tag ${cosign.value.tag} in ${name}` });
         break;
       }
     }
   }
   const decision = decideRule(rule.require, outcomes);
   if (decision.satisfied) {
-    return { outcome: 'allowed', image, digest, rule: rule.name, basis: 'verified', satisfiedBy: decision.satisfiedBy };
+    const validUntil = earliest(outcomes.flatMap((o) => o.checks.flatMap((c) => (c.status === 'valid' && c.validUntil ? [c.validUntil] : []))));
+    return { outcome: 'allowed', image, digest, rule: rule.name, basis: 'verified', satisfiedBy: decision.satisfiedBy, ...(validUntil ? { validUntil } : {}) };
   }
   return deny(image, pinned, rule, decision.code, decision.reason, decision.checks);
 }
 
+function earliest(times: readonly string[]): string | undefined {
+  let best: number | undefined;
+  for (const t of times) {
+    const ms = Date.parse(t);
+    if (Number.isFinite(ms) && (best === undefined || ms < best)) best = ms;
+  }
+  return best === undefined ? undefined : new Date(best).toISOString();
+}
+
 function registryDenial(image: string, ref: ImageReference, rule: CompiledRule, e: RegistryError, during: string): ImageVerdict {
-  const code = denyCodeForRegistry(e);
-  return deny(image, ref, rule, code, `${during}: ${e.message}`, []);
+  return deny(image, ref, rule, denyCodeForRegistry(e), `${during}: ${e.message}`, []);
 }
 
 export function denyCodeForRegistry(e: RegistryError): DenyCode {

@@ -84,6 +84,7 @@ export class RegistryClient {
       connectionsPerHost: positive(options.connectionsPerHost, DEFAULTS.connectionsPerHost, 'connectionsPerHost'),
       userAgent: options.userAgent ?? DEFAULTS.userAgent,
       caBundleByHost,
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
     this.#auth = new Authenticator(this.#transport);
   }

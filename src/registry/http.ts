@@ -20,7 +20,11 @@ export interface TransportOptions {
   readonly userAgent: string;
   /** Extra CA certificates (PEM) by host[:port] as it appears in URLs. */
   readonly caBundleByHost: ReadonlyMap<string, string>;
+  /** Told about every exchange (time to response headers), for metrics. */
+  readonly onRequest?: RequestObserver;
 }
+
+export type RequestObserver = (event: { readonly host: string; readonly kind: string; readonly outcome: string; readonly seconds: number }) => void;
 
 export interface OutgoingRequest {
   readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT';
@@ -148,6 +152,7 @@ export class Transport {
       if (request.authorization !== undefined && url.origin === request.authorizationOrigin) headers['authorization'] = request.authorization;
 
       this.#count(request.kind);
+      const started = performance.now();
       let response: Dispatcher.ResponseData;
       try {
         response = await this.#agent.request({
@@ -159,8 +164,11 @@ export class Transport {
           signal: deadline.signal,
         });
       } catch (error) {
-        return err(this.#transportError(error, deadline, context, url));
+        const failure = this.#transportError(error, deadline, context, url);
+        this.#options.onRequest?.({ host: url.host, kind: request.kind, outcome: failure.code.toLowerCase(), seconds: (performance.now() - started) / 1000 });
+        return err(failure);
       }
+      this.#options.onRequest?.({ host: url.host, kind: request.kind, outcome: String(response.statusCode), seconds: (performance.now() - started) / 1000 });
 
       if (!request.followRedirects || !REDIRECT_STATUSES.has(response.statusCode)) {
         return ok({ status: response.statusCode, headers: response.headers, url, body: response.body, deadline });

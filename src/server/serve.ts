@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { CompiledPolicy } from '../policy/types.js';
 import { RegistryClient } from '../registry/client.js';
 import type { RegistryClientOptions } from '../registry/types.js';
-import { verifyImage } from '../pipeline/verify-image.js';
+import { ImagePipeline } from '../pipeline/image-pipeline.js';
+import { Gauge } from 'prom-client';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { buildApp } from './app.js';
 import { generateSelfSignedTls } from './self-signed.js';
@@ -26,6 +27,8 @@ export interface ServeConfig {
   readonly bodyLimitBytes: number;
   readonly registry: RegistryClientOptions;
   readonly reloadIntervalMs: number;
+  /** Cache lifetimes (tag → digest, allowed verdicts, denials on the image's merits). */
+  readonly cache?: { readonly tagTtlMs?: number; readonly verdictTtlMs?: number; readonly negativeTtlMs?: number; readonly maxEntries?: number };
   readonly logger?: Logger;
 }
 
@@ -77,7 +80,32 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     },
   });
 
-  const registry = new RegistryClient(config.registry);
+  const registry = new RegistryClient({
+    ...config.registry,
+    onRequest: (e) => {
+      metrics.registryRequests.inc({ registry: e.host, kind: e.kind, outcome: e.outcome });
+      metrics.registrySeconds.observe({ registry: e.host, kind: e.kind }, e.seconds);
+    },
+  });
+  const pipeline = new ImagePipeline({
+    registry,
+    metrics,
+    ...config.cache,
+    // Shared lookups may outlive the review that started them (others wait on them), but never the longest review.
+    sharedWorkMs: config.timeoutSeconds * 1000 * config.budgetFraction,
+  });
+  new Gauge({
+    name: 'signet_cache_entries',
+    help: 'Entries held by the tag and verdict caches, and the verdict cache size in bytes.',
+    labelNames: ['cache'],
+    registers: [metrics.registry],
+    collect() {
+      const size = pipeline.size;
+      this.set({ cache: 'tag' }, size.tags);
+      this.set({ cache: 'verdict' }, size.verdicts);
+      this.set({ cache: 'verdict-bytes' }, size.verdictBytes);
+    },
+  });
   const app = buildApp({
     logger,
     metrics,
@@ -85,7 +113,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     verify: (image, scope, signal) => {
       const policy = current;
       if (!policy) throw new Error('no policy');
-      return verifyImage(image, { policy, registry, signal, scope });
+      return pipeline.verify(image, policy, scope, signal);
     },
     timeoutSeconds: config.timeoutSeconds,
     budgetFraction: config.budgetFraction,

@@ -38,6 +38,8 @@ export type ImageVerdict =
       /** How it was decided: signatures checked, or an exemption that skipped verification. */
       readonly basis: 'verified' | 'exempt' | 'default-allow';
       readonly satisfiedBy: readonly Satisfaction[];
+      /** When the signatures that satisfied the rule stop counting (ISO 8601); a cached verdict must not outlive it. */
+      readonly validUntil?: string;
     }
   | {
       readonly outcome: 'denied';

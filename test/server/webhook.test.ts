@@ -328,12 +328,18 @@ maybe('webhook over HTTPS', () => {
   });
 
   test('/metrics exposes review counts by outcome and reason, and latency', async () => {
+    for (const image of [fx.images.signed, fx.images.signed, fx.images.unsigned, fx.images.untrusted]) {
+      await review(admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image }] }) }));
+    }
     const m = await client.get('/metrics');
     expect(m.status).toBe(200);
     expect(m.text).toMatch(/signet_reviews_total\{endpoint="validate",outcome="denied",reason="UNSIGNED"\} \d+/);
     expect(m.text).toMatch(/signet_image_verdicts_total\{outcome="denied",code="UNTRUSTED_SIGNER",mode="enforce"\} \d+/);
     expect(m.text).toContain('signet_review_duration_seconds_bucket');
     expect(m.text).toMatch(/signet_policy_info\{name="test",version="sha256:[0-9a-f]{64}"\} 1/);
+    expect(m.text).toMatch(new RegExp(`signet_registry_requests_total\\{registry="${fx.registry.host.replace('.', '\\.')}",kind="manifest",outcome="200"\\} \\d+`));
+    expect(m.text).toMatch(/signet_cache_lookups_total\{cache="verdict",result="hit"\} \d+/);
+    expect(m.text).toMatch(/signet_cache_entries\{cache="verdict"\} [1-9]\d*/);
   });
 
   test('an invalid policy change is rejected; the previous policy stays in force', async () => {

@@ -1,0 +1,129 @@
+// The webhook's per-image path with caches and coalescing between the stages of verify-image.ts.
+// What is cached and for how long follows what is immutable:
+//   tag → digest            short TTL (a tag is mutable)
+//   verdict per (policy version, rule, image, digest)
+//     allowed                long TTL, never past the expiry of what satisfied it
+//     denied by signatures   short TTL, so a freshly signed image is admitted on the next try
+//     NOT_FOUND              short TTL (negative caching: a missing image must not cause a storm)
+//     registry trouble       never cached
+// Concurrent identical lookups share one in-flight request whatever the number of waiters.
+import { LRUCache } from 'lru-cache';
+import type { CompiledPolicy } from '../policy/types.js';
+import type { NamespaceScope } from '../policy/scope.js';
+import type { Digest, RepositoryRef } from '../reference/types.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { RegistryError } from '../registry/types.js';
+import type { ImageVerdict } from '../verdict/types.js';
+import { SingleFlight } from '../cache/single-flight.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { err, ok, type Result } from '../util/result.js';
+import { digestFor, planImage, verifyAtDigest } from './verify-image.js';
+
+export interface PipelineOptions {
+  readonly registry: RegistryClient;
+  readonly metrics?: Metrics;
+  /** How long a tag's digest is trusted before it is resolved again. */
+  readonly tagTtlMs?: number;
+  /** Lifetime of an allowed verdict. */
+  readonly verdictTtlMs?: number;
+  /** Lifetime of a denial on the image's own merits (unsigned, untrusted, not found...). */
+  readonly negativeTtlMs?: number;
+  readonly maxEntries?: number;
+  /** Time allowed to shared work, independent of the deadline of whichever review started it. */
+  readonly sharedWorkMs?: number;
+  readonly now?: () => number;
+}
+
+const NEVER_CACHED = new Set(['TIMEOUT', 'REGISTRY_UNREACHABLE', 'REGISTRY_ERROR', 'REGISTRY_UNAUTHORIZED']);
+
+export class ImagePipeline {
+  readonly #o: Required<Omit<PipelineOptions, 'metrics'>> & { metrics: Metrics | undefined };
+  readonly #tags: LRUCache<string, Result<Digest, RegistryError>>;
+  readonly #verdicts: LRUCache<string, ImageVerdict>;
+  readonly #resolving = new SingleFlight<Result<Digest, RegistryError>>();
+  readonly #verifying = new SingleFlight<ImageVerdict>();
+
+  constructor(options: PipelineOptions) {
+    this.#o = {
+      registry: options.registry,
+      metrics: options.metrics,
+      tagTtlMs: options.tagTtlMs ?? 30_000,
+      verdictTtlMs: options.verdictTtlMs ?? 10 * 60_000,
+      negativeTtlMs: options.negativeTtlMs ?? 5_000,
+      maxEntries: options.maxEntries ?? 10_000,
+      sharedWorkMs: options.sharedWorkMs ?? 8_000,
+      now: options.now ?? Date.now,
+    };
+    const perf = { now: this.#o.now };
+    // ttlResolution 0: read the clock on every check (lru-cache otherwise memoises it on a real timer).
+    this.#tags = new LRUCache({ max: this.#o.maxEntries, ttl: this.#o.tagTtlMs, ttlAutopurge: false, allowStale: false, ttlResolution: 0, perf });
+    // Bounded by entries and by bytes: a verdict carries reasons and signature findings.
+    this.#verdicts = new LRUCache({
+      max: this.#o.maxEntries,
+      maxSize: 64 * 1024 * 1024,
+      sizeCalculation: (v) => Math.max(1, JSON.stringify(v).length * 2),
+      allowStale: false,
+      ttlResolution: 0,
+      perf,
+    });
+  }
+
+  /** Entries held, for metrics and the benchmark's memory bound. */
+  get size(): { readonly tags: number; readonly verdicts: number; readonly verdictBytes: number } {
+    return { tags: this.#tags.size, verdicts: this.#verdicts.size, verdictBytes: this.#verdicts.calculatedSize };
+  }
+
+  clear(): void {
+    this.#tags.clear();
+    this.#verdicts.clear();
+  }
+
+  async verify(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+    const plan = planImage(image, policy, scope);
+    if (plan.kind === 'decided') return plan.verdict;
+    const digest = await digestFor(plan, this.#o.registry, signal, (repo, tag) => this.#resolve(repo, tag));
+    if (!digest.ok) return digest.error;
+    const key = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${digest.value}`;
+    const cached = this.#verdicts.get(key);
+    if (cached) {
+      this.#count('verdict', 'hit');
+      return cached;
+    }
+    const { promise, joined } = this.#verifying.run(key, async () => {
+      const verdict = await verifyAtDigest(plan, digest.value, this.#o.registry, AbortSignal.timeout(this.#o.sharedWorkMs));
+      const ttl = this.#ttlFor(verdict);
+      if (ttl > 0) this.#verdicts.set(key, verdict, { ttl });
+      return verdict;
+    });
+    this.#count('verdict', joined ? 'coalesced' : 'miss');
+    return promise;
+  }
+
+  async #resolve(repo: RepositoryRef, tag: string): Promise<Result<Digest, RegistryError>> {
+    const key = `${repo.registry}/${repo.repository}:${tag}`;
+    const cached = this.#tags.get(key);
+    if (cached) {
+      this.#count('tag', 'hit');
+      return cached;
+    }
+    const { promise, joined } = this.#resolving.run(key, async () => {
+      const r = await this.#o.registry.resolve(repo, tag, { signal: AbortSignal.timeout(this.#o.sharedWorkMs) });
+      const result: Result<Digest, RegistryError> = r.ok ? ok(r.value.digest) : err(r.error);
+      if (r.ok) this.#tags.set(key, result);
+      else if (r.error.code === 'NOT_FOUND') this.#tags.set(key, result, { ttl: this.#o.negativeTtlMs });
+      return result;
+    });
+    this.#count('tag', joined ? 'coalesced' : 'miss');
+    return promise;
+  }
+
+  #ttlFor(verdict: ImageVerdict): number {
+    if (verdict.outcome === 'denied') return NEVER_CACHED.has(verdict.code) ? 0 : this.#o.negativeTtlMs;
+    const until = verdict.validUntil ? Date.parse(verdict.validUntil) - this.#o.now() : Infinity;
+    return Math.max(0, Math.min(this.#o.verdictTtlMs, until));
+  }
+
+  #count(cache: 'tag' | 'verdict', result: 'hit' | 'miss' | 'coalesced'): void {
+    this.#o.metrics?.cacheLookups.inc({ cache, result });
+  }
+}
