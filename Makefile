@@ -24,7 +24,7 @@ typecheck: deps
 lint: deps
 	eslint src test
 
-test: deps system-deps typecheck build
+test: deps system-deps typecheck lint build
 	jest
 
 run: build
