@@ -1,0 +1,184 @@
+// Verifies Notation (Notary Project v2) signature envelopes for one admitted image against one trust
+// policy (trust store, trusted identities, level). Pure: envelope bytes, trust material and `now` in,
+// one SignatureCheck per envelope out; fetching is check.ts's job and admission is policy/'s.
+// Order, as in the Notary Project verification steps: integrity (envelope, algorithm, signature,
+// chain structure) before anything signed is believed; then authenticity (root in the trust store,
+// identity); then the signed target against the admitted descriptor; then time (certificate
+// validity, expiry). Which of authenticity and time are enforced depends on the level.
+import { flattenedVerify } from 'jose';
+import type { Digest } from '../../reference/types.js';
+import type { InvalidSignatureReason, SignatureCheck } from '../types.js';
+import { quote } from '../cosign/message.js';
+import { algorithmForKey, checkChain, describeKey, validityProblem, type Certificate } from './certificates.js';
+import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, UNDERSTOOD_CRITICAL, isBase64Url, parseJwsEnvelope, parseTargetArtifact, type JwsEnvelope } from './envelope.js';
+import { isSubjectSubset, subjectAttributes } from './identity.js';
+import type { NotationTrustPolicy } from './trust.js';
+
+/** The manifest being admitted, as the registry describes it; the signed payload must name exactly this. */
+export interface NotationTarget {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+export interface NotationEnvelope {
+  /** Media type of the signature manifest's layer: application/jose+json or application/cose. */
+  readonly mediaType: string;
+  /** The envelope blob, already checked against its descriptor digest by the fetcher. */
+  readonly bytes: Buffer;
+  /** Where it came from, for messages, e.g. "signature sha256:ab12…". */
+  readonly source: string;
+}
+
+export interface NotationVerifyInput {
+  readonly target: NotationTarget;
+  readonly envelopes: readonly NotationEnvelope[];
+  readonly policy: NotationTrustPolicy;
+  readonly now: Date;
+}
+
+/** One check per envelope, in order. */
+export async function verifyNotationSignatures(input: NotationVerifyInput): Promise<SignatureCheck[]> {
+  return Promise.all(input.envelopes.map((envelope) => verifyEnvelope(input, envelope)));
+}
+
+function invalid(reason: InvalidSignatureReason, detail: string, signer?: string): SignatureCheck {
+  return signer === undefined
+    ? { status: 'invalid', system: 'notation', reason, detail }
+    : { status: 'invalid', system: 'notation', reason, detail, signer };
+}
+
+async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnvelope): Promise<SignatureCheck> {
+  const where = `Notation ${envelope.source}`;
+  if (envelope.mediaType === COSE_MEDIA_TYPE) return invalid('MALFORMED', `${where}: COSE envelopes are not supported yet; sign with --signature-format jws`);
+  if (envelope.mediaType !== JWS_MEDIA_TYPE) {
+    return invalid('MALFORMED', `${where} has envelope media type ${quote(envelope.mediaType)}, not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`);
+  }
+
+  // ---- integrity ----
+  const parsed = parseJwsEnvelope(envelope.bytes);
+  if (!parsed.ok) return invalid('MALFORMED', `${where}: ${parsed.error}`);
+  const jws = parsed.value;
+  const leaf = jws.chain[0]!;
+  const expected = algorithmForKey(leaf.key);
+  if (expected === undefined) {
+    return invalid('BAD_SIGNATURE', `${where}: the signing certificate ${leaf.displayName} has a ${describeKey(leaf.key)} key, which Notation does not allow (RSA 2048/3072/4096, ECDSA P-256/P-384/P-521)`);
+  }
+  if (expected !== jws.header.alg) {
+    return invalid('BAD_SIGNATURE', `${where}: signed with ${jws.header.alg}, but the ${describeKey(leaf.key)} key of ${leaf.displayName} requires ${expected}`);
+  }
+  const payload = await verifyJws(jws, leaf);
+  if (payload === undefined) {
+    return invalid('BAD_SIGNATURE', `${where}: the signature does not verify with the key of its signing certificate ${leaf.displayName} (the envelope was altered)`);
+  }
+  if (!isBase64Url(jws.jws.payload) || !isBase64Url(jws.jws.signature)) {
+    // Verified, yet not what a conforming signer writes; Notation's own decoder would refuse it.
+    return invalid('MALFORMED', `${where}: the JWS payload or signature is not unpadded base64url`);
+  }
+  const chainCheck = checkChain(jws.chain);
+  if (!chainCheck.ok) return invalid(chainCheck.error.reason, `${where}: ${chainCheck.error.detail}`);
+  const target = parseTargetArtifact(payload);
+  if (!target.ok) return invalid('MALFORMED', `${where}: ${target.error}`);
+
+  // ---- authenticity ----
+  const { policy } = input;
+  const trust = authenticity(jws, policy);
+  if (trust.problem !== undefined && policy.level !== 'audit') return invalid('UNTRUSTED_SIGNER', `${where}: ${trust.problem}`);
+  const trusted = trust.problem === undefined;
+  const signer = trusted
+    ? `${policy.trustStore.name} (${leaf.displayName})`
+    : `${leaf.displayName}, not trusted by ${policy.trustStore.name} (level audit)`;
+  // Only a signer the policy trusts is named on a failure: an unknown party's claims are not evidence.
+  const failedSigner = trusted ? signer : undefined;
+
+  // ---- the signed target is the admitted image (every level) ----
+  const signed = target.value;
+  const admitted = input.target;
+  if (signed.digest !== admitted.digest) {
+    return invalid('DIGEST_MISMATCH', `${where} is for ${signed.digest} but the image is ${admitted.digest}`, failedSigner);
+  }
+  if (signed.size !== admitted.size) {
+    return invalid('DIGEST_MISMATCH', `${where} is for ${signed.digest} of ${signed.size} bytes, but the registry serves it as ${admitted.size} bytes`, failedSigner);
+  }
+  if (signed.mediaType !== admitted.mediaType) {
+    return invalid('DIGEST_MISMATCH', `${where} is for ${signed.digest} as ${quote(signed.mediaType)}, but the registry serves it as ${quote(admitted.mediaType)}`, failedSigner);
+  }
+
+  // ---- time: certificate validity (authentic timestamp) and expiry ----
+  const enforceTime = policy.level === 'strict';
+  const header = jws.header;
+  if (enforceTime) {
+    const problem =
+      header.signingScheme === 'notary.x509.signingAuthority'
+        ? validityProblem(jws.chain, header.authenticSigningTime!, 'the authentic signing time')
+        : // Without a trusted timestamp (Signet does not verify RFC 3161 countersignatures) the chain must be valid now.
+          validityProblem(jws.chain, input.now, 'now');
+    if (problem !== undefined) return invalid('BAD_SIGNATURE', `${where}: ${problem}`, failedSigner);
+    if (header.expiry !== undefined && input.now.getTime() >= header.expiry.getTime()) {
+      return invalid('BAD_SIGNATURE', `${where}: signature expired at ${header.expiry.toISOString()}; sign the image again`, failedSigner);
+    }
+  }
+
+  const validUntil = enforceTime ? validUntilOf(jws, input.now) : undefined;
+  return {
+    status: 'valid',
+    system: 'notation',
+    signer,
+    digest: admitted.digest,
+    annotations: signed.annotations,
+    ...(validUntil !== undefined ? { validUntil } : {}),
+  };
+}
+
+/** The signed payload bytes when the JWS verifies with the leaf's key under its declared algorithm. */
+async function verifyJws(jws: JwsEnvelope, leaf: Certificate): Promise<Uint8Array | undefined> {
+  try {
+    const result = await flattenedVerify({ ...jws.jws, header: { ...jws.jws.header } }, leaf.node.publicKey, {
+      algorithms: [jws.header.alg],
+      crit: Object.fromEntries(UNDERSTOOD_CRITICAL.map((name) => [name, true])),
+    });
+    return result.payload;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Undefined when the chain ends in a root of the trust store of the right type and the leaf is a trusted identity. */
+function authenticity(jws: JwsEnvelope, policy: NotationTrustPolicy): { problem: string | undefined } {
+  const store = policy.trustStore;
+  const wantedType = jws.header.signingScheme === 'notary.x509' ? 'ca' : 'signingAuthority';
+  if (store.type !== wantedType) {
+    return {
+      problem: `signed with the ${jws.header.signingScheme} scheme, which needs a trust store of type ${wantedType}, but ${store.name} is of type ${store.type}`,
+    };
+  }
+  const root = jws.chain[jws.chain.length - 1]!;
+  if (!store.certificates.some((certificate) => certificate.der.equals(root.der))) {
+    const leaf = jws.chain[0]!;
+    return {
+      problem: `signed by ${leaf.displayName}, whose chain ends at ${root.displayName}, which is not a certificate of the trust store ${store.name}`,
+    };
+  }
+  const identities = policy.trustedIdentities;
+  if (identities.kind === 'any') return { problem: undefined };
+  const leaf = jws.chain[0]!;
+  const subject = subjectAttributes(leaf.subjectRdns);
+  if (subject === undefined) {
+    return { problem: `the signing certificate subject ${quote(leaf.subject)} repeats an attribute or has a multi-valued attribute, so it cannot be matched against trustedIdentities` };
+  }
+  if (identities.subjects.some((trustedSubject) => isSubjectSubset(trustedSubject.name, subject))) return { problem: undefined };
+  return {
+    problem: `signed by ${quote(leaf.subject)}, which matches none of the trusted identities (${identities.subjects.map((s) => quote(s.text)).join(', ')})`,
+  };
+}
+
+/** For notary.x509 at strict level: nothing counts after the signature expiry or any chain certificate's notAfter. */
+function validUntilOf(jws: JwsEnvelope, now: Date): string | undefined {
+  const limits: number[] = [];
+  if (jws.header.expiry !== undefined) limits.push(jws.header.expiry.getTime());
+  // A signing authority vouched for the signing time; later expiry of its certificates does not matter.
+  if (jws.header.signingScheme === 'notary.x509') limits.push(...jws.chain.map((certificate) => certificate.notAfter.getTime()));
+  if (limits.length === 0) return undefined;
+  const until = Math.min(...limits);
+  return until > now.getTime() ? new Date(until).toISOString() : undefined;
+}
