@@ -10,14 +10,14 @@
 import { LRUCache } from 'lru-cache';
 import type { CompiledPolicy } from '../policy/types.js';
 import type { NamespaceScope } from '../policy/scope.js';
-import type { Digest, RepositoryRef } from '../reference/types.js';
+import type { RepositoryRef } from '../reference/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { err, ok, type Result } from '../util/result.js';
-import { digestFor, planImage, verifyAtDigest } from './verify-image.js';
+import { digestFor, planImage, verifyAtDigest, type ResolvedImage } from './verify-image.js';
 
 export interface PipelineOptions {
   readonly registry: RegistryClient;
@@ -38,9 +38,9 @@ const NEVER_CACHED = new Set(['TIMEOUT', 'REGISTRY_UNREACHABLE', 'REGISTRY_ERROR
 
 export class ImagePipeline {
   readonly #o: Required<Omit<PipelineOptions, 'metrics'>> & { metrics: Metrics | undefined };
-  readonly #tags: LRUCache<string, Result<Digest, RegistryError>>;
+  readonly #tags: LRUCache<string, Result<ResolvedImage, RegistryError>>;
   readonly #verdicts: LRUCache<string, ImageVerdict>;
-  readonly #resolving = new SingleFlight<Result<Digest, RegistryError>>();
+  readonly #resolving = new SingleFlight<Result<ResolvedImage, RegistryError>>();
   readonly #verifying = new SingleFlight<ImageVerdict>();
 
   constructor(options: PipelineOptions) {
@@ -81,16 +81,16 @@ export class ImagePipeline {
   async verify(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined, signal: AbortSignal | undefined): Promise<ImageVerdict> {
     const plan = planImage(image, policy, scope);
     if (plan.kind === 'decided') return plan.verdict;
-    const digest = await digestFor(plan, this.#o.registry, signal, (repo, tag) => this.#resolve(repo, tag));
-    if (!digest.ok) return digest.error;
-    const key = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${digest.value}`;
+    const resolved = await digestFor(plan, this.#o.registry, signal, (repo, tag) => this.#resolve(repo, tag));
+    if (!resolved.ok) return resolved.error;
+    const key = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${resolved.value.digest}`;
     const cached = this.#verdicts.get(key);
     if (cached) {
       this.#count('verdict', 'hit');
       return cached;
     }
     const { promise, joined } = this.#verifying.run(key, async () => {
-      const verdict = await verifyAtDigest(plan, digest.value, this.#o.registry, AbortSignal.timeout(this.#o.sharedWorkMs));
+      const verdict = await verifyAtDigest(plan, resolved.value, this.#o.registry, AbortSignal.timeout(this.#o.sharedWorkMs));
       const ttl = this.#ttlFor(verdict);
       if (ttl > 0) this.#verdicts.set(key, verdict, { ttl });
       return verdict;
@@ -99,7 +99,7 @@ export class ImagePipeline {
     return promise;
   }
 
-  async #resolve(repo: RepositoryRef, tag: string): Promise<Result<Digest, RegistryError>> {
+  async #resolve(repo: RepositoryRef, tag: string): Promise<Result<ResolvedImage, RegistryError>> {
     const key = `${repo.registry}/${repo.repository}:${tag}`;
     const cached = this.#tags.get(key);
     if (cached) {
@@ -108,7 +108,7 @@ export class ImagePipeline {
     }
     const { promise, joined } = this.#resolving.run(key, async () => {
       const r = await this.#o.registry.resolve(repo, tag, { signal: AbortSignal.timeout(this.#o.sharedWorkMs) });
-      const result: Result<Digest, RegistryError> = r.ok ? ok(r.value.digest) : err(r.error);
+      const result: Result<ResolvedImage, RegistryError> = r.ok ? ok({ digest: r.value.digest, descriptor: { mediaType: r.value.mediaType, size: r.value.size } }) : err(r.error);
       if (r.ok) this.#tags.set(key, result);
       else if (r.error.code === 'NOT_FOUND') this.#tags.set(key, result, { ttl: this.#o.negativeTtlMs });
       return result;

@@ -11,6 +11,11 @@ import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
 import { discoverCosignSignatures } from '../discovery/cosign.js';
 import { verifyCosignSignatures } from '../signatures/cosign/verify.js';
+import { checkNotation } from '../signatures/notation/check.js';
+import { checkDct } from '../signatures/dct/check.js';
+import { checkSigstore } from '../signatures/sigstore/check.js';
+import type { CheckTarget } from '../signatures/check.js';
+import type { CompiledVerifier } from '../policy/types.js';
 import { decideRule, type VerifierOutcome } from '../verdict/decide.js';
 import { fixFor } from '../verdict/explain.js';
 import type { DenyCode, ImageVerdict } from '../verdict/types.js';
@@ -34,9 +39,9 @@ export type ImagePlan =
 export async function verifyImage(image: string, ctx: ImageCheckContext): Promise<ImageVerdict> {
   const plan = planImage(image, ctx.policy, ctx.scope);
   if (plan.kind === 'decided') return plan.verdict;
-  const digest = await digestFor(plan, ctx.registry, ctx.signal);
-  if (!digest.ok) return digest.error;
-  return verifyAtDigest(plan, digest.value, ctx.registry, ctx.signal);
+  const resolved = await digestFor(plan, ctx.registry, ctx.signal);
+  if (!resolved.ok) return resolved.error;
+  return verifyAtDigest(plan, resolved.value, ctx.registry, ctx.signal);
 }
 
 export function planImage(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImagePlan {
@@ -63,29 +68,39 @@ export function planImage(image: string, policy: CompiledPolicy, scope: Namespac
   return { kind: 'verify', image, ref, repo, name, rule };
 }
 
+/** What the image resolved to: the digest, and when the registry told us, its media type and size. */
+export interface ResolvedImage {
+  readonly digest: Digest;
+  readonly descriptor?: { readonly mediaType: string; readonly size: number };
+}
+
+export type TagResolver = (repo: RepositoryRef, tag: string) => Promise<Result<ResolvedImage, RegistryError>>;
+
 /** The pinned digest, or the tag resolved through the registry; a failure is already a verdict. */
 export async function digestFor(
   plan: Extract<ImagePlan, { kind: 'verify' }>,
   registry: RegistryClient,
   signal: AbortSignal | undefined,
-  resolve: (repo: RepositoryRef, tag: string) => Promise<Result<Digest, RegistryError>> = async (repo, tag) => {
+  resolve: TagResolver = async (repo, tag) => {
     const r = await registry.resolve(repo, tag, signal ? { signal } : {});
-    return r.ok ? ok(r.value.digest) : r;
+    return r.ok ? ok({ digest: r.value.digest, descriptor: { mediaType: r.value.mediaType, size: r.value.size } }) : r;
   },
-): Promise<Result<Digest, ImageVerdict>> {
-  if (plan.ref.digest) return ok(plan.ref.digest);
+): Promise<Result<ResolvedImage, ImageVerdict>> {
+  if (plan.ref.digest) return ok({ digest: plan.ref.digest });
   const resolved = await resolve(plan.repo, plan.ref.tag ?? 'latest');
   if (!resolved.ok) return err(registryDenial(plan.image, plan.ref, plan.rule, resolved.error, 'resolving the tag'));
   return ok(resolved.value);
 }
 
 /** Gathers and checks the signatures the rule asks for on one digest, and decides. */
-export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }>, digest: Digest, registry: RegistryClient, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }>, resolved: ResolvedImage, registry: RegistryClient, signal: AbortSignal | undefined): Promise<ImageVerdict> {
   const { image, repo, name, rule } = plan;
+  const digest = resolved.digest;
   const pinned = withDigest(plan.ref, digest);
   const options = signal ? { signal } : {};
+  const target: CheckTarget = { ref: pinned, repo, digest, registry, now: new Date(), ...(resolved.descriptor ? { descriptor: resolved.descriptor } : {}), ...(signal ? { signal } : {}) };
   const outcomes: VerifierOutcome[] = [];
-  // One discovery per digest, shared by every cosign verifier of the rule.
+  // One `.sig` discovery per digest, shared by every cosign verifier of the rule.
   let cosign: Awaited<ReturnType<typeof discoverCosignSignatures>> | undefined;
   for (const verifier of rule.verifiers) {
     switch (verifier.type) {
@@ -103,7 +118,35 @@ export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }
             requiredAnnotations: { ...verifier.annotations },
           }),
         ];
-        outcomes.push({ system: 'cosign', trusted: verifier.keys.map((k) => k.name), threshold: verifier.threshold, checks, lookedAt: `tag ${cosign.value.tag} in ${name}` });
+        let lookedAt = `tag ${cosign.value.tag} in ${name}`;
+        // Newer cosign attaches Sigstore bundles as OCI referrers instead. Look there only when the
+        // classic signatures fall short, so images signed the classic way cost no extra round trip.
+        if (distinctSigners(checks) < verifier.threshold) {
+          const bundles = await checkSigstore(target, verifier);
+          if (!bundles.ok) return registryDenial(image, pinned, rule, bundles.error, 'fetching signature bundles');
+          checks.push(...bundles.value.checks);
+          lookedAt = `tag ${cosign.value.tag} and Sigstore bundle referrers in ${name}`;
+        }
+        outcomes.push({ system: 'cosign', trusted: verifier.keys.map((k) => k.name), threshold: verifier.threshold, checks, lookedAt });
+        break;
+      }
+      case 'keyless': {
+        const report = await checkSigstore(target, verifier);
+        if (!report.ok) return registryDenial(image, pinned, rule, report.error, 'fetching keyless signatures');
+        outcomes.push({ system: 'cosign', trusted: verifier.identityNames, threshold: verifier.threshold, checks: report.value.checks, lookedAt: report.value.lookedAt });
+        break;
+      }
+      case 'notation': {
+        const report = await checkNotation(target, verifier);
+        if (!report.ok) return registryDenial(image, pinned, rule, report.error, 'fetching Notation signatures');
+        outcomes.push({ system: 'notation', trusted: [verifier.trustStore.name], threshold: 1, checks: report.value.checks, lookedAt: report.value.lookedAt });
+        break;
+      }
+      case 'dct': {
+        const report = await checkDct(target, verifier);
+        if (!report.ok) return registryDenial(image, pinned, rule, report.error, 'fetching Docker Content Trust data');
+        const roles = verifier.delegations.length > 0 ? verifier.delegations : ['targets/releases', 'targets'];
+        outcomes.push({ system: 'dct', trusted: roles, threshold: 1, checks: report.value.checks, lookedAt: report.value.lookedAt });
         break;
       }
     }
@@ -114,6 +157,24 @@ export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }
     return { outcome: 'allowed', image, digest, rule: rule.name, basis: 'verified', satisfiedBy: decision.satisfiedBy, ...(validUntil ? { validUntil } : {}) };
   }
   return deny(image, pinned, rule, decision.code, decision.reason, decision.checks);
+}
+
+function distinctSigners(checks: readonly SignatureCheck[]): number {
+  return new Set(checks.flatMap((c) => (c.status === 'valid' ? [c.signer] : []))).size;
+}
+
+/** Who a verifier trusts, in words a denial can name: keys, identities, trust stores or roles. */
+function trustedNames(verifier: CompiledVerifier): string[] {
+  switch (verifier.type) {
+    case 'cosign':
+      return verifier.keys.map((k) => k.name);
+    case 'keyless':
+      return [...verifier.identityNames];
+    case 'notation':
+      return [`trust store ${verifier.trustStore.name}`];
+    case 'dct':
+      return verifier.delegations.length > 0 ? [...verifier.delegations] : ['the repository\'s Docker Content Trust signers'];
+  }
 }
 
 function earliest(times: readonly string[]): string | undefined {
@@ -153,15 +214,17 @@ function deny(
   reason: string,
   checks: readonly SignatureCheck[],
 ): ImageVerdict {
-  const cosignVerifiers = rule?.verifiers.filter((v) => v.type === 'cosign') ?? [];
+  const verifiers = rule?.verifiers ?? [];
+  const cosignVerifiers = verifiers.flatMap((v) => (v.type === 'cosign' ? [v] : []));
   const fix = fixFor(code, {
     image,
     pinned: ref?.digest ? formatReference(ref) : undefined,
     rule: rule?.name,
-    trustedKeys: [...new Set(cosignVerifiers.flatMap((v) => v.keys.map((k) => k.name)))],
+    trustedKeys: [...new Set(verifiers.flatMap(trustedNames))],
     patterns: rule?.patterns ?? [],
     registry: ref?.registry,
     requiredAnnotations: Object.assign({}, ...cosignVerifiers.map((v) => v.annotations)) as Record<string, string>,
+    systems: verifiers.map((v) => v.type),
   });
   return { outcome: 'denied', image, digest: ref?.digest, rule: rule?.name, code, reason, fix, checks };
 }

@@ -43,6 +43,11 @@ import type {
   VerifierDocument,
 } from './types.js';
 
+import { compileNotationVerifier } from './verifiers/notation.js';
+import { compileDctVerifier } from './verifiers/dct.js';
+import { compileSigstoreVerifier } from './verifiers/sigstore.js';
+import type { VerifierCompileContext, VerifierProblem } from './verifiers/context.js';
+
 /** Exempt when the policy does not say: the control plane's own pods must never wait on a registry. */
 const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ['kube-system'];
 
@@ -347,7 +352,7 @@ function checkRule(
 }
 
 /** Hash of the policy text and the identity of every key, framed so no two inputs collide by concatenation. */
-function policyVersion(text: string, keys: ReadonlyMap<string, TrustedKey>): string {
+function policyVersion(text: string, keys: ReadonlyMap<string, TrustedKey>, trustFiles: readonly [string, string][]): string {
   const hash = createHash('sha256');
   const field = (value: string): void => {
     const bytes = Buffer.from(value, 'utf8');
@@ -363,6 +368,11 @@ function policyVersion(text: string, keys: ReadonlyMap<string, TrustedKey>): str
   for (const name of [...keys.keys()].sort()) {
     field(name);
     field(keys.get(name)?.fingerprint ?? '');
+  }
+  // Certificates, trust roots and CA bundles read from files by the other verifier systems.
+  for (const [path, content] of [...trustFiles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    field(path);
+    field(content);
   }
   return `sha256:${hash.digest('hex')}`;
 }
@@ -384,11 +394,59 @@ function buildVerifier(verifier: VerifierDocument, keys: ReadonlyMap<string, Tru
         identity: verifier.identity ?? ('ignore' satisfies IdentityCheck),
       });
     }
-    default: {
-      const unreachable: never = verifier.type;
-      throw new Error(`internal: verifier type ${String(unreachable)} passed validation without a compiler`);
-    }
+    default:
+      // Compiled by compileSystemVerifiers; reaching here means it was skipped.
+      throw new Error(`internal: verifier type ${verifier.type} passed validation without a compiler`);
   }
+}
+
+/** Runs each non-cosign verify entry through its system's policy fragment, keyed "rule/entry". */
+function compileSystemVerifiers(
+  root: Record<string, unknown>,
+  context: CompileContext,
+  keys: ReadonlyMap<string, TrustedKey>,
+  trustFiles: [string, string][],
+  problems: RawProblem[],
+): Map<string, CompiledVerifier> {
+  const compiled = new Map<string, CompiledVerifier>();
+  const ctx: VerifierCompileContext = {
+    keys,
+    readFile: (relativePath) => {
+      const resolvedPath = isAbsolute(relativePath) ? relativePath : resolve(context.baseDir, relativePath);
+      const read = context.readKeyFile(resolvedPath);
+      if (read.ok) trustFiles.push([relativePath, read.value]);
+      return read;
+    },
+  };
+  items(root.rules).forEach((rule, ruleIndex) => {
+    if (!isRecord(rule)) return;
+    items(rule.verify).forEach((entry, entryIndex) => {
+      if (!isRecord(entry)) return;
+      const doc = entry as unknown as VerifierDocument;
+      const result =
+        doc.type === 'notation'
+          ? compileNotationVerifier(doc, ctx)
+          : doc.type === 'dct'
+            ? compileDctVerifier(doc, ctx)
+            : doc.type === 'keyless'
+              ? compileSigstoreVerifier(doc, ctx)
+              : undefined;
+      if (result === undefined) return;
+      const base: PathSegment[] = ['rules', ruleIndex, 'verify', entryIndex];
+      if (result.ok) compiled.set(`${ruleIndex}/${entryIndex}`, result.value);
+      else for (const p of result.error) problems.push(fragmentProblem(base, p));
+    });
+  });
+  return compiled;
+}
+
+/** A fragment names fields as "trustStore.certificates[0].file"; turn that into path segments. */
+function fragmentProblem(base: readonly PathSegment[], problem: VerifierProblem): RawProblem {
+  const segments: PathSegment[] = [];
+  for (const part of problem.path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {
+    segments.push(part.startsWith('[') ? Number(part.slice(1, -1)) : part);
+  }
+  return { path: [...base, ...segments], message: problem.message, at: 'value' };
 }
 
 function buildSelector(selector: LabelSelectorDocument): CompiledLabelSelector {
@@ -437,6 +495,11 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
   const firstUseOfName = new Map<string, number>();
   const ruleParts = items(root.rules).map((rule, index) => checkRule(rule, index, definedKeys, firstUseOfName, problems));
 
+  // Trust material of the other signature systems is parsed by their own policy fragments. They
+  // assume a schema-valid entry, so they only run when the shape is right.
+  const trustFiles: [string, string][] = [];
+  const systemVerifiers = shapeValid ? compileSystemVerifiers(root, context, keys, trustFiles, problems) : new Map<string, CompiledVerifier>();
+
   if (problems.length > 0 || !shapeValid) return { ok: false, problems };
 
   // From here on the document passed the schema and every semantic check.
@@ -462,7 +525,7 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
       action,
       mode,
       require: requireMode,
-      verifiers: Object.freeze(action === 'verify' ? (rule.verify ?? []).map((verifier) => buildVerifier(verifier, frozenKeys)) : []),
+      verifiers: Object.freeze(action === 'verify' ? (rule.verify ?? []).map((verifier, at) => systemVerifiers.get(`${index}/${at}`) ?? buildVerifier(verifier, frozenKeys)) : []),
       patterns: Object.freeze(patterns.map((pattern) => pattern.normalised)),
       excludes: Object.freeze(excludes.map((pattern) => pattern.normalised)),
       namespaces: restriction,
@@ -477,7 +540,7 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
   // Without an exemptions.namespaces list the default applies; an explicit [] exempts nothing.
   const exemptSources = policy.exemptions?.namespaces ?? DEFAULT_EXEMPT_NAMESPACES;
   const compiledPolicy: CompiledPolicy = {
-    version: policyVersion(context.text, frozenKeys),
+    version: policyVersion(context.text, frozenKeys, trustFiles),
     name: policy.metadata?.name ?? context.sourceName,
     source: context.sourceName,
     keys: frozenKeys,

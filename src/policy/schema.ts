@@ -9,13 +9,16 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { PathSegment, RawProblem } from './problem.js';
 import { didYouMean, quote } from './problem.js';
+import { dctVerifierSchema } from './verifiers/dct.js';
+import { notationVerifierSchema } from './verifiers/notation.js';
+import { sigstoreVerifierSchema } from './verifiers/sigstore.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 const NAME_RULE = 'use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63 characters)';
 
 /** Verifier systems that have a name in the format but no verifier yet. */
-const PLANNED_VERIFIER_TYPES: readonly string[] = ['notation', 'dct', 'keyless'];
-const SUPPORTED_VERIFIER_TYPES: readonly string[] = ['cosign'];
+const PLANNED_VERIFIER_TYPES: readonly string[] = [];
+const SUPPORTED_VERIFIER_TYPES: readonly string[] = ['cosign', 'keyless', 'notation', 'dct'];
 
 const modeSchema = {
   enum: ['enforce', 'warn', 'audit'],
@@ -226,7 +229,7 @@ export const policyJsonSchema = {
               // ajv's discriminator picks the branch by `type`, so errors name the right fields;
               // other JSON Schema tools ignore it and still validate through oneOf.
               discriminator: { propertyName: 'type' },
-              oneOf: [cosignVerifierSchema],
+              oneOf: [cosignVerifierSchema, sigstoreVerifierSchema, notationVerifierSchema, dctVerifierSchema],
             },
           },
         },

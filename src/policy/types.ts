@@ -2,6 +2,9 @@
 // compiled, frozen form the request path reads. Nothing on the request path ever sees the raw document.
 
 import type { TrustedKey } from '../trust/types.js';
+import type { CompiledNotationVerifier, NotationVerifierDocument } from './verifiers/notation.js';
+import type { CompiledDctVerifier, DctVerifierDocument } from './verifiers/dct.js';
+import type { CompiledSigstoreVerifier, SigstoreVerifierDocument } from './verifiers/sigstore.js';
 import type { NamespaceScope } from './scope.js';
 
 /** What a failed check does: deny the pod, admit it with a warning, or admit it and only record the result. */
@@ -39,7 +42,7 @@ export interface CosignVerifierDocument {
 }
 
 /** Discriminated on `type`; later verifier systems (notation, dct, keyless) join this union. */
-export type VerifierDocument = CosignVerifierDocument;
+export type VerifierDocument = CosignVerifierDocument | NotationVerifierDocument | DctVerifierDocument | SigstoreVerifierDocument;
 
 export interface LabelRequirementDocument {
   readonly key: string;
@@ -100,7 +103,7 @@ export interface CompiledCosignVerifier {
   readonly identity: IdentityCheck;
 }
 
-export type CompiledVerifier = CompiledCosignVerifier;
+export type CompiledVerifier = CompiledCosignVerifier | CompiledNotationVerifier | CompiledDctVerifier | CompiledSigstoreVerifier;
 
 /** One matchExpressions entry; only In and NotIn carry values (never empty). */
 export type LabelRequirement =

@@ -15,13 +15,29 @@ export interface FixContext {
   readonly registry: string | undefined;
   /** Annotations the rule requires, for the sign command. */
   readonly requiredAnnotations: Readonly<Record<string, string>>;
+  /** The kinds of signature the rule accepts, so the fix names the right tool. Default: cosign keys. */
+  readonly systems?: readonly ('cosign' | 'keyless' | 'notation' | 'dct')[];
+}
+
+function signCommand(system: 'cosign' | 'keyless' | 'notation' | 'dct', target: string, image: string, keys: string, annotationFlags: string): string {
+  switch (system) {
+    case 'cosign':
+      return `signet sign ${target} --key <private key of ${keys}>${annotationFlags}`;
+    case 'keyless':
+      return `cosign sign ${target} (keyless, as one of: ${keys})${annotationFlags}`;
+    case 'notation':
+      return `notation sign ${target} with a certificate that chains to ${keys}`;
+    case 'dct':
+      // Docker Content Trust signs tags, not digests.
+      return `docker trust sign ${image} (as a signer of ${keys})`;
+  }
 }
 
 export function fixFor(code: DenyCode, c: FixContext): string {
   const target = c.pinned ?? c.image;
   const keys = c.trustedKeys.length > 0 ? c.trustedKeys.join(', ') : 'a trusted key';
   const annotationFlags = Object.entries(c.requiredAnnotations).map(([k, v]) => ` -a ${k}=${v}`).join('');
-  const signCmd = `signet sign ${target} --key <private key of ${keys}>${annotationFlags}`;
+  const signCmd = signCommand(c.systems?.[0] ?? 'cosign', target, c.image, keys, annotationFlags);
   switch (code) {
     case 'INVALID_REFERENCE':
       return 'correct the image reference (lower-case repository, valid tag, full sha256 digest)';

@@ -143,7 +143,7 @@ rules:
     const r = await verify(img('demo/app:unsigned'));
     expect(r.code).toBe(1);
     const digest = digests['demo/app:unsigned']!;
-    expect(r.stdout).toContain(`denied:  UNSIGNED: no cosign signature found (looked for tag ${digest.replace(':', '-')}.sig in ${registry.host}/demo/app)`);
+    expect(r.stdout).toContain(`denied:  UNSIGNED: no cosign signature found (looked for tag ${digest.replace(':', '-')}.sig and Sigstore bundle referrers in ${registry.host}/demo/app)`);
     expect(r.stdout).toContain(`fix:     sign it with: signet sign ${registry.host}/demo/app:unsigned@${digest} --key <private key of release>`);
   });
 

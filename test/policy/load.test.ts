@@ -1,3 +1,4 @@
+import type { CompiledVerifier } from '../../src/policy/types.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,11 @@ import { stringify } from 'yaml';
 import { loadPolicyFile, loadPolicyText, MAX_KEY_FILE_BYTES } from '../../src/policy/load.js';
 import type { CompiledPolicy, CompiledRule, PolicyLoadError, PolicyProblem } from '../../src/policy/types.js';
 import { err, ok } from '../../src/util/result.js';
+
+function cosignOf(verifier: CompiledVerifier | undefined): Extract<CompiledVerifier, { type: 'cosign' }> {
+  if (verifier?.type !== 'cosign') throw new Error(`expected a cosign verifier, got ${verifier?.type}`);
+  return verifier;
+}
 
 const FIXTURES = 'test/fixtures/policies';
 const fixturePath = (name: string): string => join(FIXTURES, name);
@@ -59,7 +65,7 @@ describe('valid policies compile', () => {
       excludes: ['registry.example.com/prod/experimental/**'],
     });
     expect(prod?.verifiers).toHaveLength(1);
-    const cosign = prod?.verifiers[0];
+    const cosign = cosignOf(prod?.verifiers[0]);
     expect(cosign?.type).toBe('cosign');
     expect(cosign?.keys.map((key) => key.name)).toEqual(['release', 'backup']);
     expect(cosign?.keys[0]).toBe(policy.keys.get('release'));
@@ -68,7 +74,7 @@ describe('valid policies compile', () => {
     expect(cosign?.identity).toBe('repository');
 
     expect(experimental).toMatchObject({ name: 'experimental', index: 1, action: 'verify', mode: 'warn', require: 'any' });
-    expect(experimental?.verifiers.map((verifier) => verifier.keys.map((key) => key.name))).toEqual([['release'], ['legacy-rsa']]);
+    expect(experimental?.verifiers.map((verifier) => cosignOf(verifier).keys.map((key) => key.name))).toEqual([['release'], ['legacy-rsa']]);
     expect(system).toMatchObject({ name: 'system', action: 'allow', verifiers: [] });
     expect(forbidden).toMatchObject({ name: 'forbidden', action: 'deny', verifiers: [], patterns: ['docker.io/library/*'] });
   });
@@ -95,7 +101,7 @@ describe('valid policies compile', () => {
     const policy = await load('valid-threshold.yaml');
     expect(policy.name).toBe('two-of-three');
     expect(policy.defaults).toEqual({ mode: 'warn', unmatched: 'allow', failurePolicy: 'closed', pinDigests: true });
-    const verifier = policy.rules[0]?.verifiers[0];
+    const verifier = cosignOf(policy.rules[0]?.verifiers[0]);
     expect(verifier?.keys.map((key) => key.name)).toEqual(['alice', 'bob', 'carol']);
     expect(verifier?.threshold).toBe(2);
     expect(policy.rules[0]?.mode).toBe('warn');
@@ -172,7 +178,7 @@ describe('valid policies compile', () => {
   test('the compiled policy is frozen all the way down', async () => {
     const policy = await load('valid-full.yaml');
     const rule = policy.rules[0] as CompiledRule;
-    const verifier = rule.verifiers[0];
+    const verifier = cosignOf(rule.verifiers[0]);
     for (const value of [policy, policy.defaults, policy.rules, rule, rule.patterns, rule.excludes, rule.verifiers, verifier, verifier?.keys, verifier?.annotations, policy.keys.get('release'), policy.exemptNamespaces]) {
       expect(Object.isFrozen(value)).toBe(true);
     }
@@ -286,8 +292,9 @@ describe('invalid policies report every problem with its path, line and column',
     [
       'invalid-verifier-type.yaml',
       [
-        { path: 'rules[0].verify[0].type', line: 9, column: 15, message: 'verifier type notation is not supported yet; supported: cosign' },
-        { path: 'rules[0].verify[1].type', line: 11, column: 15, message: 'unknown verifier type "cosine"; supported: cosign; did you mean cosign?' },
+        { path: 'rules[0].verify[0].trustedIdentities', line: 9, column: 9, message: 'missing required field' },
+        { path: 'rules[0].verify[0].trustStore', line: 10, column: 21, message: 'must be a map (field: value); got the string "ca:acme"' },
+        { path: 'rules[0].verify[1].type', line: 11, column: 15, message: 'unknown verifier type "cosine"; supported: cosign, keyless, notation, dct; did you mean cosign?' },
       ],
     ],
     [
@@ -424,7 +431,9 @@ describe('invalid policies report every problem with its path, line and column',
       '25:25 rules[1].verify[0].keys[1]',
       '26:20 rules[1].verify[0].threshold',
       '27:30 rules[1].verify[0].annotations.build',
-      '28:15 rules[1].verify[1].type',
+      '28:9 rules[1].verify[1].trustStore',
+      '28:9 rules[1].verify[1].trustedIdentities',
+      '29:9 rules[1].verify[1].keys',
       '33:5 rules[2].verify',
     ]);
   });
@@ -527,7 +536,7 @@ describe('document-level problems', () => {
       { path: 'rules[1].verify[0].keys[1]', line: 9, column: 34, message: 'unknown key "nope" (defined keys: k)' },
     ]);
     const fixed = loadPolicyText(text.replace(', nope', ''), { baseDir: tmpdir(), sourceName: 'inline.yaml' });
-    expect(fixed.ok && fixed.value.rules[1]?.verifiers[0]?.keys[0]?.name).toBe('k');
+    expect(fixed.ok && cosignOf(fixed.value.rules[1]?.verifiers[0]).keys[0]?.name).toBe('k');
   });
 
   test('a policy text above the size limit is refused before parsing', () => {
