@@ -10,6 +10,8 @@ export { matchRule } from './match.js';
 export { UNKNOWN_SCOPE } from './scope.js';
 export type { NamespaceScope } from './scope.js';
 export { policyJsonSchema } from './schema.js';
+export { loadTenantPolicyText } from './tenants.js';
+export type { CompiledTenantPolicy, TenantLoadOptions, TenantUnmatched } from './tenants.js';
 export type {
   CompiledCosignVerifier,
   CompiledLabelSelector,

@@ -100,7 +100,7 @@ export class RegistryClient {
    * acceptable because a tag is never trusted anyway: whatever is verified afterwards is fetched by digest.
    */
   async resolve(repo: RepositoryRef, tag: string, options: RequestOptions = {}): Promise<Result<Descriptor, RegistryError>> {
-    const endpoint = this.#endpoint(repo);
+    const endpoint = this.#endpoint(repo, options.credentials);
     if (!endpoint.ok) return endpoint;
     const context: RequestContext = { registry: repo.registry, what: `manifest ${repo.repository}:${quoteServerText(tag, 140)}` };
     if (!TAG.test(tag)) return err(registryError('UNSUPPORTED', context, `cannot resolve ${context.what}: not a valid tag`));
@@ -116,7 +116,7 @@ export class RegistryClient {
 
   /** Manifest or index by tag or digest, with its exact bytes and their digest. */
   async getManifest(repo: RepositoryRef, ref: string, options: RequestOptions = {}): Promise<Result<FetchedManifest, RegistryError>> {
-    const endpoint = this.#endpoint(repo);
+    const endpoint = this.#endpoint(repo, options.credentials);
     if (!endpoint.ok) return endpoint;
     const parsed = parseManifestRef(ref);
     const context: RequestContext = { registry: repo.registry, what: `manifest ${referenceText(repo, parsed ?? { kind: 'tag', tag: quoteServerText(ref, 140) })}` };
@@ -126,7 +126,7 @@ export class RegistryClient {
 
   /** Blob by digest, verified against the digest (and the size when given); capped at maxBytes or maxBlobBytes. */
   async getBlob(repo: RepositoryRef, descriptor: { digest: Digest; size?: number }, options: RequestOptions & { maxBytes?: number } = {}): Promise<Result<Buffer, RegistryError>> {
-    const endpoint = this.#endpoint(repo);
+    const endpoint = this.#endpoint(repo, options.credentials);
     if (!endpoint.ok) return endpoint;
     const context: RequestContext = { registry: repo.registry, what: `blob ${repo.repository}@${quoteServerText(String(descriptor.digest), 140)}` };
     const digest = asDigest(descriptor.digest);
@@ -170,7 +170,7 @@ export class RegistryClient {
    * the registry says it filtered, since that costs nothing and does not depend on the registry's honesty.
    */
   async referrers(repo: RepositoryRef, subject: Digest, options: RequestOptions & { artifactType?: string } = {}): Promise<Result<Descriptor[], RegistryError>> {
-    const endpoint = this.#endpoint(repo);
+    const endpoint = this.#endpoint(repo, options.credentials);
     if (!endpoint.ok) return endpoint;
     const context: RequestContext = { registry: repo.registry, what: `referrers of ${repo.repository}@${quoteServerText(String(subject), 140)}` };
     const digest = asDigest(subject);
@@ -219,7 +219,7 @@ export class RegistryClient {
 
   /** Uploads a blob unless the registry has it already (HEAD first, then a monolithic POST + PUT). */
   async pushBlob(repo: RepositoryRef, bytes: Buffer, options: RequestOptions = {}): Promise<Result<Descriptor, RegistryError>> {
-    const endpoint = this.#endpoint(repo);
+    const endpoint = this.#endpoint(repo, options.credentials);
     if (!endpoint.ok) return endpoint;
     const digest = digestOf(bytes);
     const context: RequestContext = { registry: repo.registry, what: `blob upload ${repo.repository}@${digest}` };
@@ -262,7 +262,7 @@ export class RegistryClient {
 
   /** Stores a manifest under a tag or its digest; returns the digest of the bytes sent. */
   async pushManifest(repo: RepositoryRef, ref: string, bytes: Buffer, mediaType: string, options: RequestOptions = {}): Promise<Result<Digest, RegistryError>> {
-    const endpoint = this.#endpoint(repo);
+    const endpoint = this.#endpoint(repo, options.credentials);
     if (!endpoint.ok) return endpoint;
     const parsed = parseManifestRef(ref);
     const context: RequestContext = { registry: repo.registry, what: `manifest push ${referenceText(repo, parsed ?? { kind: 'tag', tag: quoteServerText(ref, 140) })}` };
@@ -298,7 +298,8 @@ export class RegistryClient {
 
   // ---- internals ----
 
-  #endpoint(repo: RepositoryRef): Result<Endpoint, RegistryError> {
+  /** `override`: per-request credentials (a pod's pull secret), used instead of the configured ones. */
+  #endpoint(repo: RepositoryRef, override?: RegistryCredentials): Result<Endpoint, RegistryError> {
     const context: RequestContext = { registry: quoteServerText(String(repo.registry), 100), what: `repository ${quoteServerText(String(repo.repository), 140)}` };
     if (typeof repo.registry !== 'string' || !REGISTRY_HOST.test(repo.registry)) {
       return err(registryError('UNSUPPORTED', context, `is not a valid registry host name (asked for ${context.what})`));
@@ -312,7 +313,8 @@ export class RegistryClient {
       registry: repo.registry,
       origin: `${insecureHttp ? 'http' : 'https'}://${apiHostOf(repo.registry)}`,
       insecureHttp,
-      credentials: config?.credentials ?? this.#dockerCredentials.get(repo.registry),
+      // Bearer tokens are cached per credential identity (auth.ts), so these never share a token with other credentials.
+      credentials: override ?? config?.credentials ?? this.#dockerCredentials.get(repo.registry),
       resolveWith: config?.resolveWith ?? (repo.registry === 'docker.io' ? 'HEAD' : 'GET'),
     });
   }

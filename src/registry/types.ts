@@ -48,6 +48,11 @@ export interface FetchedManifest {
 export interface RequestOptions {
   /** The caller's deadline or cancellation; combined with the per-request timeout. */
   signal?: AbortSignal;
+  /**
+   * Credentials for this call only (e.g. from the pod's image pull secrets), used instead of the configured
+   * ones for the registry. Tokens obtained with them are cached under their own identity.
+   */
+  credentials?: RegistryCredentials;
 }
 
 export type RegistryCredentials =
