@@ -3,13 +3,18 @@
 import { parseArgs } from 'node:util';
 import { parseReference } from '../reference/parse.js';
 import { startServer } from '../server/serve.js';
+import type { TrustSourceConfig } from '../server/trust-source.js';
+import { KubeConfig } from '@kubernetes/client-node';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 
-export const SERVE_USAGE = `Usage: signet serve --policy FILE [--tls-cert FILE --tls-key FILE | --local]
+export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DIR | --kube --namespace NS [--tenants] [--events] [--kubeconfig FILE])
+                    [--tls-cert FILE --tls-key FILE | --local]
                     [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
                     [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
-Environment: SIGNET_POLICY, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGNET_PORT, SIGNET_LOG_LEVEL, SIGNET_INSECURE_REGISTRIES.
+Trust: a policy file; a mounted ConfigMap directory (policy.yaml plus key files); or ConfigMaps labelled
+signet.dev/trust=cluster in NS watched through the API (--tenants: also signet.dev/trust=tenant in any namespace).
+Environment: SIGNET_POLICY, POD_NAMESPACE, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGNET_PORT, SIGNET_LOG_LEVEL, SIGNET_INSECURE_REGISTRIES.
 Without TLS files, a CA and certificate for localhost are generated into --local-dir (default .signet-local).`;
 
 export async function serveCommand(args: string[], io: CliIO): Promise<number> {
@@ -17,6 +22,12 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     args,
     options: {
       policy: { type: 'string' },
+      'policy-dir': { type: 'string' },
+      kube: { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      tenants: { type: 'boolean', default: false },
+      events: { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       local: { type: 'boolean', default: false },
@@ -33,7 +44,23 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     },
   });
   const policyPath = values.policy ?? io.env['SIGNET_POLICY'];
-  if (!policyPath) throw new UsageError('serve needs --policy FILE (or SIGNET_POLICY)');
+  const policyDir = values['policy-dir'];
+  const sources = [policyPath !== undefined, policyDir !== undefined, values.kube].filter(Boolean).length;
+  if (sources !== 1) throw new UsageError('serve needs exactly one trust source: --policy FILE, --policy-dir DIR (a mounted ConfigMap) or --kube');
+  const ownNamespace = values.namespace ?? io.env['POD_NAMESPACE'];
+  if (values.kube && !ownNamespace) throw new UsageError('--kube needs --namespace NS (or POD_NAMESPACE): where the cluster trust ConfigMaps live');
+  if ((values.tenants || values.events) && !values.kube) throw new UsageError('--tenants and --events need --kube');
+  let trust: TrustSourceConfig;
+  if (values.kube) {
+    const kubeConfig = new KubeConfig();
+    if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
+    else kubeConfig.loadFromCluster();
+    trust = { kind: 'kube', kubeConfig, namespace: ownNamespace!, tenants: values.tenants };
+  } else if (policyDir !== undefined) {
+    trust = { kind: 'directory', dir: policyDir };
+  } else {
+    trust = { kind: 'file', path: policyPath! };
+  }
   const cert = values['tls-cert'] ?? io.env['SIGNET_TLS_CERT'];
   const key = values['tls-key'] ?? io.env['SIGNET_TLS_KEY'];
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
@@ -45,7 +72,9 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const server = await startServer({
     host,
     port,
-    policyPath,
+    trust,
+    ...(ownNamespace ? { ownNamespace } : {}),
+    events: values.events,
     tls: cert && key ? { kind: 'files', certPath: cert, keyPath: key } : { kind: 'self-signed', dir: values['local-dir'], hosts: ['localhost', '127.0.0.1'] },
     timeoutSeconds,
     budgetFraction: 0.8,

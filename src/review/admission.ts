@@ -14,6 +14,8 @@ export type ImageVerifier = (image: string, scope: NamespaceScope, signal: Abort
 export interface ReviewSettings {
   /** Time budget for the whole review, already reduced below the API server's timeout. */
   readonly budgetMs: number;
+  /** The webhook's own namespace, exempt whatever the policy says (so it can always recover). */
+  readonly ownNamespace?: string;
 }
 
 /** What the review decided and why, for the response, the decision log line and the metrics. */
@@ -54,7 +56,7 @@ export async function reviewAdmission(
   if (kind === 'Pod' && request.subResource !== undefined && request.subResource !== 'ephemeralcontainers') {
     return allow('skipped', `subresource ${request.subResource} not checked`);
   }
-  if (request.namespace !== undefined && policy.isNamespaceExempt(request.namespace)) {
+  if (request.namespace !== undefined && (policy.isNamespaceExempt(request.namespace) || request.namespace === settings.ownNamespace)) {
     return allow('exempt', 'namespace exempt', [clip(`signet: namespace ${request.namespace} is exempt from image signature checks`, MAX_WARNING_CHARS)]);
   }
 
@@ -98,8 +100,8 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
       if (v.basis !== 'verified') warnings.push(clip(`signet: ${cv.container.container} (${v.image}) allowed without verification (${v.basis === 'exempt' ? `exempt by rule ${v.rule}` : 'no rule matched'})`, MAX_WARNING_CHARS));
       continue;
     }
-    const mode = modeFor(policy, v.rule);
-    const failOpen = policy.defaults.failurePolicy === 'open' && isInfrastructureFailure(v.code);
+    const mode = modeOf(policy, v);
+    const failOpen = v.tenant === undefined && policy.defaults.failurePolicy === 'open' && isInfrastructureFailure(v.code);
     if (mode === 'enforce' && !failOpen) {
       enforced.push(cv);
     } else {
@@ -152,6 +154,12 @@ function deny(request: AdmissionRequest, object: string, reason: string, message
     tolerated: [],
     pins: [],
   };
+}
+
+/** The mode a verdict is judged in: its rule's, the default's, or enforce for a tenant's denial. */
+export function modeOf(policy: CompiledPolicy, verdict: ImageVerdict): Mode {
+  if (verdict.outcome === 'denied' && verdict.tenant !== undefined) return 'enforce';
+  return modeFor(policy, verdict.rule);
 }
 
 export function modeFor(policy: CompiledPolicy, ruleName: string | undefined): Mode {

@@ -4,7 +4,7 @@ import type { CompiledPolicy } from '../policy/types.js';
 import type { ImageReviewRequest, ImageReviewResponse } from '../admission/types.js';
 import type { ContainerImage } from '../admission/extract.js';
 import { clip, denialMessage, type ContainerVerdict } from './message.js';
-import { isInfrastructureFailure, modeFor, timedOut, type ImageVerifier } from './admission.js';
+import { isInfrastructureFailure, modeOf, timedOut, type ImageVerifier } from './admission.js';
 import { startDeadline } from './deadline.js';
 
 export interface ImageReviewDecision {
@@ -43,8 +43,8 @@ export async function reviewImages(request: ImageReviewRequest, policy: Compiled
     const enforced = verdicts.filter((cv) => {
       const v = cv.verdict;
       if (v.outcome === 'allowed') return false;
-      const failOpen = policy.defaults.failurePolicy === 'open' && isInfrastructureFailure(v.code);
-      return modeFor(policy, v.rule) === 'enforce' && !failOpen;
+      const failOpen = v.tenant === undefined && policy.defaults.failurePolicy === 'open' && isInfrastructureFailure(v.code);
+      return modeOf(policy, v) === 'enforce' && !failOpen;
     });
     const auditAnnotations: Record<string, string> = {};
     for (const cv of verdicts) {

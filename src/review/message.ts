@@ -34,7 +34,7 @@ export function denialMessage(objectDescription: string, policyName: string, den
 export function denialLine({ container, verdict }: ContainerVerdict): string {
   if (verdict.outcome !== 'denied') return '';
   const digest = verdict.digest ? ` -> ${verdict.digest}` : '';
-  const rule = verdict.rule ? ` [rule ${verdict.rule}]` : '';
+  const rule = verdict.rule ? (verdict.tenant !== undefined ? ` [rule ${verdict.rule} of namespace ${verdict.tenant}'s own policy]` : ` [rule ${verdict.rule}]`) : '';
   return `${kindLabel(container.kind)} "${container.container}" (${verdict.image || '<no image>'}${digest}): ${verdict.code}: ${verdict.reason}${rule}. Fix: ${verdict.fix}`;
 }
 

@@ -8,7 +8,7 @@ import type { AdmissionReviewResponse, ImageReviewResponse } from '../admission/
 import { reviewAdmission, type AdmissionDecision, type ImageVerifier } from '../review/admission.js';
 import { reviewImages } from '../review/image-review.js';
 import { pinningPatch } from '../review/pin.js';
-import { modeFor } from '../review/admission.js';
+import { modeOf } from '../review/admission.js';
 import type { ContainerVerdict } from '../review/message.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { HttpsServerOptions } from './tls-options.js';
@@ -25,6 +25,16 @@ export interface AppOptions {
   readonly budgetFraction: number;
   readonly bodyLimitBytes: number;
   readonly https?: HttpsServerOptions;
+  /** The webhook's own namespace: never checked. */
+  readonly ownNamespace?: string;
+  /** Told about each enforced denial of a real (not dryRun) request, e.g. to post a Kubernetes Event. */
+  readonly onDenied?: (denial: DeniedReview) => void;
+}
+
+export interface DeniedReview {
+  readonly namespace: string;
+  readonly involvedObject: { readonly kind: string; readonly apiVersion: string; readonly name?: string; readonly uid?: string };
+  readonly message: string;
 }
 
 export function buildApp(o: AppOptions): FastifyInstance {
@@ -83,7 +93,20 @@ export function buildApp(o: AppOptions): FastifyInstance {
     if (endpoint === 'mutate' && (request.kind.kind !== 'Pod' || request.subResource !== undefined)) {
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response: { uid: request.uid, allowed: true } } satisfies AdmissionReviewResponse;
     }
-    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs }, scope);
+    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs, ...(o.ownNamespace ? { ownNamespace: o.ownNamespace } : {}) }, scope);
+    if (endpoint === 'validate' && decision.outcome === 'denied' && !request.dryRun && request.namespace !== undefined && o.onDenied) {
+      // dryRun requests must have no side effects; an Event is one.
+      o.onDenied({
+        namespace: request.namespace,
+        involvedObject: {
+          kind: request.kind.kind,
+          apiVersion: request.kind.group ? `${request.kind.group}/${request.kind.version}` : request.kind.version,
+          ...(request.name ? { name: request.name } : {}),
+          ...(objectUid(request.object) ? { uid: objectUid(request.object)! } : {}),
+        },
+        message: decision.response.status?.message ?? decision.reason,
+      });
+    }
     let response = decision.response;
     if (endpoint === 'mutate') {
       const patch = decision.outcome === 'allowed' ? pinningPatch(decision, policy) : [];
@@ -163,7 +186,7 @@ function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: C
 
 function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {
   for (const { verdict } of verdicts) {
-    o.metrics.imageVerdicts.inc({ outcome: verdict.outcome, code: verdict.outcome === 'denied' ? verdict.code : 'none', mode: modeFor(policy, verdict.rule) });
+    o.metrics.imageVerdicts.inc({ outcome: verdict.outcome, code: verdict.outcome === 'denied' ? verdict.code : 'none', mode: modeOf(policy, verdict) });
   }
 }
 
@@ -176,6 +199,12 @@ function summary({ container, verdict }: ContainerVerdict): Record<string, unkno
     rule: verdict.rule,
     ...(verdict.outcome === 'denied' ? { code: verdict.code, reason: verdict.reason } : { basis: verdict.basis, signers: verdict.satisfiedBy.flatMap((s) => s.signers) }),
   };
+}
+
+function objectUid(object: Record<string, unknown> | undefined): string | undefined {
+  const meta = object?.['metadata'];
+  const uid = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['uid'] : undefined;
+  return typeof uid === 'string' && uid.length > 0 ? uid : undefined;
 }
 
 function seconds(started: bigint): number {

@@ -15,12 +15,24 @@ import { buildApp } from './app.js';
 import { generateSelfSignedTls } from './self-signed.js';
 import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
 import { httpsOptions } from './tls-options.js';
-import { watchPolicyFile, type PolicyWatcher } from './policy-file.js';
+import { startTrustSource, type TrustSourceConfig } from './trust-source.js';
+import { verifyLayered } from '../pipeline/layered.js';
+import type { CompiledTrust } from '../trust/compose.js';
+import { createEventRecorder } from '../events/recorder.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { DeniedReview } from './app.js';
 
 export interface ServeConfig {
   readonly host: string;
   readonly port: number;
-  readonly policyPath: string;
+  /** A policy file (shorthand for trust: {kind: 'file'}). */
+  readonly policyPath?: string;
+  /** Where trust comes from; overrides policyPath. */
+  readonly trust?: TrustSourceConfig;
+  /** The webhook's own namespace: never checked, so a broken policy cannot block the webhook's recovery. */
+  readonly ownNamespace?: string;
+  /** Post Kubernetes Events on denials (Kubernetes trust source only). */
+  readonly events?: boolean;
   readonly tls: { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string } | { readonly kind: 'self-signed'; readonly dir: string; readonly hosts: readonly string[] };
   readonly timeoutSeconds: number;
   readonly budgetFraction: number;
@@ -40,6 +52,7 @@ export interface RunningServer {
   /** PEM of the CA clients must trust, when a self-signed CA was generated. */
   readonly caPem: string | undefined;
   policy(): CompiledPolicy | undefined;
+  trust(): CompiledTrust | undefined;
   /** Stops accepting, lets in-flight reviews finish, then releases everything. */
   close(): Promise<void>;
 }
@@ -64,19 +77,32 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     logger.info({ caPath, hosts: config.tls.hosts }, `generated a self-signed CA for local use; clients must trust ${caPath}`);
   }
 
-  let current: CompiledPolicy | undefined;
-  const policyWatcher: PolicyWatcher = await watchPolicyFile(config.policyPath, config.reloadIntervalMs, {
-    onLoad: (policy) => {
-      const previous = current;
-      current = policy;
-      metrics.policyLoads.inc({ result: 'ok' });
-      if (previous) metrics.policyInfo.remove({ name: previous.name, version: previous.version });
-      metrics.policyInfo.set({ name: policy.name, version: policy.version }, 1);
-      logger.info({ policy: policy.name, version: policy.version, source: policy.source }, previous ? 'policy reloaded' : 'policy loaded');
+  const recorder = config.events && config.trust?.kind === 'kube' ? createEventRecorder({ coreApi: config.trust.kubeConfig.makeApiClient(CoreV1Api), onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') }) : undefined;
+  const trustConfig: TrustSourceConfig = config.trust ?? { kind: 'file', path: config.policyPath ?? '' };
+  const source = await startTrustSource(
+    trustConfig,
+    config.reloadIntervalMs,
+    {
+      onLoad: (trust, previous) => {
+        const policy = trust.cluster;
+        metrics.policyLoads.inc({ result: 'ok' });
+        if (previous) metrics.policyInfo.remove({ name: previous.cluster.name, version: previous.cluster.version });
+        metrics.policyInfo.set({ name: policy.name, version: policy.version }, 1);
+        logger.info({ policy: policy.name, version: policy.version, trustVersion: trust.version, tenants: [...trust.tenants.keys()], source: policy.source }, previous ? 'trust reloaded' : 'trust loaded');
+      },
+      onInvalid: (message, kept) => {
+        metrics.policyLoads.inc({ result: 'invalid' });
+        logger.error({ source: describeSource(trustConfig), problems: message }, kept ? 'policy change rejected; the previous policy stays in force' : 'policy is invalid; not ready');
+      },
     },
-    onInvalid: (message) => {
-      metrics.policyLoads.inc({ result: 'invalid' });
-      logger.error({ source: config.policyPath, problems: message }, current ? 'policy change rejected; the previous policy stays in force' : 'policy is invalid; not ready');
+    recorder,
+  );
+  new Gauge({
+    name: 'signet_trust_source_healthy',
+    help: '1 while the trust source is current (for the Kubernetes source: every watch is up); 0 while changes may be missed.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(source.healthy() ? 1 : 0);
     },
   });
 
@@ -109,12 +135,19 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const app = buildApp({
     logger,
     metrics,
-    policy: () => current,
+    policy: () => source.current()?.cluster,
     verify: (image, scope, signal) => {
-      const policy = current;
-      if (!policy) throw new Error('no policy');
-      return pipeline.verify(image, policy, scope, signal);
+      const trust = source.current();
+      if (!trust) throw new Error('no trust loaded');
+      return verifyLayered(pipeline, trust, image, scope, signal);
     },
+    ...(config.ownNamespace ? { ownNamespace: config.ownNamespace } : {}),
+    ...(recorder
+      ? {
+          onDenied: (denial: DeniedReview) =>
+            void recorder.recordDenial({ namespace: denial.namespace, involvedObject: denial.involvedObject, message: denial.message }),
+        }
+      : {}),
     timeoutSeconds: config.timeoutSeconds,
     budgetFraction: config.budgetFraction,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -150,11 +183,12 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     port,
     metrics,
     caPem,
-    policy: () => current,
+    policy: () => source.current()?.cluster,
+    trust: () => source.current(),
     close: () => {
       closing ??= (async () => {
         tlsWatcher?.stop();
-        policyWatcher.stop();
+        await source.stop();
         // Connections that finish a review while we close become idle keep-alive sockets; shut those
         // as they appear, and after the longest possible review cut whatever is left.
         const server = app.server as unknown as HttpsServer;
@@ -167,8 +201,20 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
           clearTimeout(cutoff);
         }
         await registry.close();
+        await recorder?.flush();
       })();
       return closing;
     },
   };
+}
+
+function describeSource(config: TrustSourceConfig): string {
+  switch (config.kind) {
+    case 'file':
+      return config.path;
+    case 'directory':
+      return `${config.dir}/policy.yaml`;
+    case 'kube':
+      return `ConfigMaps labelled signet.dev/trust in ${config.namespace}${config.tenants ? ' and tenant namespaces' : ''}`;
+  }
 }

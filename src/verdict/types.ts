@@ -53,4 +53,9 @@ export type ImageVerdict =
       readonly fix: string;
       /** The per-signature findings behind the decision, for -o json and logs. */
       readonly checks: readonly SignatureCheck[];
+      /**
+       * Set when a tenant's own policy (in this namespace) denied the image. Tenant rules only add
+       * requirements, so such a denial is always enforced and never let through by fail-open.
+       */
+      readonly tenant?: string;
     };

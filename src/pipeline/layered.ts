@@ -1,0 +1,17 @@
+// Cluster trust and a namespace's own (tenant) trust, both applied: an image must satisfy the
+// cluster policy AND every tenant rule that matches it. A tenant can only add requirements, so
+// its denial always wins, and it is marked so that no mode or fail-open setting softens it.
+import type { NamespaceScope } from '../policy/scope.js';
+import type { CompiledTrust } from '../trust/compose.js';
+import { tenantPolicyFor } from '../trust/compose.js';
+import type { ImageVerdict } from '../verdict/types.js';
+import type { ImagePipeline } from './image-pipeline.js';
+
+export async function verifyLayered(pipeline: ImagePipeline, trust: CompiledTrust, image: string, scope: NamespaceScope, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+  const tenant = tenantPolicyFor(trust, scope.namespace);
+  if (!tenant) return pipeline.verify(image, trust.cluster, scope, signal);
+  // Both layers in parallel: the shared caches and coalescing make the second one nearly free.
+  const [cluster, own] = await Promise.all([pipeline.verify(image, trust.cluster, scope, signal), pipeline.verify(image, tenant, scope, signal)]);
+  if (own.outcome === 'denied') return { ...own, tenant: tenant.tenant.namespace };
+  return cluster;
+}
