@@ -37,6 +37,14 @@ const LISTS: readonly [string, ContainerKind][] = [
   ['ephemeralContainers', 'ephemeralContainer'],
 ];
 
+/** The pod spec inside an object of a supported kind, if it has one. */
+export function podSpecOf(kind: string, object: unknown): Record<string, unknown> | undefined {
+  const specPath = POD_SPEC_PATH[kind];
+  let node: unknown = object;
+  for (const step of specPath ?? []) node = isRecord(node) ? node[step] : undefined;
+  return specPath && isRecord(node) ? node : undefined;
+}
+
 export function extractImages(kind: string, object: unknown): Extraction {
   const specPath = POD_SPEC_PATH[kind];
   if (!specPath) return { supported: false, why: `kind ${kind} has no pod template Signet knows` };

@@ -20,15 +20,13 @@ export interface RegistryFlagValues {
 }
 
 /** Builds client options for the registries the command will contact. */
-export function registryOptions(flags: RegistryFlagValues, registries: readonly string[], env: Readonly<Record<string, string | undefined>>): RegistryClientOptions {
+export function registryOptions(flags: RegistryFlagValues, env: Readonly<Record<string, string | undefined>>): RegistryClientOptions {
   const insecure = new Set([...(flags['insecure-registry'] ?? []), ...splitList(env['SIGNET_INSECURE_REGISTRIES'])]);
   const caFile = flags['ca-file'] ?? env['SIGNET_CA_FILE'];
   const caBundle = caFile ? readText(caFile, '--ca-file') : undefined;
   const hosts: Record<string, RegistryHostConfig> = {};
-  for (const registry of new Set([...registries, ...insecure])) {
-    hosts[registry] = insecure.has(registry) ? { insecureHttp: true } : caBundle ? { caBundle } : {};
-  }
-  const options: RegistryClientOptions = { hosts };
+  for (const registry of insecure) hosts[registry] = { insecureHttp: true };
+  const options: RegistryClientOptions = { hosts, ...(caBundle ? { caBundle } : {}) };
   const dockerConfig = flags['docker-config'] ?? defaultDockerConfig(env);
   if (dockerConfig) options.dockerConfigJson = readText(dockerConfig, '--docker-config');
   return options;

@@ -33,7 +33,7 @@ export async function reviewCommand(args: string[], io: CliIO, readStdin: () => 
     io.stderr(`${policy.error.message}\n`);
     return EXIT_USAGE;
   }
-  const client = new RegistryClient(registryOptions(values, [], io.env));
+  const client = new RegistryClient(registryOptions(values, io.env));
   const verify: ImageVerifier = (image, scope, signal) => verifyImage(image, { policy: policy.value, registry: client, signal, scope });
   const budget = timeoutMs(values, 8000);
   try {

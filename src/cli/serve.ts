@@ -1,14 +1,13 @@
 // `signet serve`: run the webhook. With --local (or no TLS files) it makes its own CA for trying
 // things on a laptop; in a cluster the chart gives it certificate files.
 import { parseArgs } from 'node:util';
-import { parseReference } from '../reference/parse.js';
 import { startServer } from '../server/serve.js';
 import type { TrustSourceConfig } from '../server/trust-source.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 
-export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DIR | --kube --namespace NS [--tenants] [--events] [--kubeconfig FILE])
+export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DIR | --kube --namespace NS [--tenants] [--events] [--pull-secrets] [--kubeconfig FILE])
                     [--tls-cert FILE --tls-key FILE | --local]
                     [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
                     [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
@@ -28,6 +27,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       namespace: { type: 'string' },
       tenants: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
+      'pull-secrets': { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       local: { type: 'boolean', default: false },
@@ -49,7 +49,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   if (sources !== 1) throw new UsageError('serve needs exactly one trust source: --policy FILE, --policy-dir DIR (a mounted ConfigMap) or --kube');
   const ownNamespace = values.namespace ?? io.env['POD_NAMESPACE'];
   if (values.kube && !ownNamespace) throw new UsageError('--kube needs --namespace NS (or POD_NAMESPACE): where the cluster trust ConfigMaps live');
-  if ((values.tenants || values.events) && !values.kube) throw new UsageError('--tenants and --events need --kube');
+  if ((values.tenants || values.events || values['pull-secrets']) && !values.kube) throw new UsageError('--tenants, --events and --pull-secrets need --kube');
   let trust: TrustSourceConfig;
   if (values.kube) {
     const kubeConfig = new KubeConfig();
@@ -67,7 +67,6 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const timeoutSeconds = number(values['timeout-seconds'], '--timeout-seconds', 1, 30);
   const port = number(values.port ?? io.env['SIGNET_PORT'] ?? '8443', '--port', 0, 65535);
   const host = values.host ?? (cert ? '0.0.0.0' : '127.0.0.1');
-  const registries = (io.env['SIGNET_REGISTRIES'] ?? '').split(',').filter((r) => r && parseReference(`${r}/x`).ok);
 
   const server = await startServer({
     host,
@@ -75,11 +74,12 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     trust,
     ...(ownNamespace ? { ownNamespace } : {}),
     events: values.events,
+    pullSecrets: values['pull-secrets'],
     tls: cert && key ? { kind: 'files', certPath: cert, keyPath: key } : { kind: 'self-signed', dir: values['local-dir'], hosts: ['localhost', '127.0.0.1'] },
     timeoutSeconds,
     budgetFraction: 0.8,
     bodyLimitBytes: number(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
-    registry: registryOptions(values, registries, io.env),
+    registry: registryOptions(values, io.env),
     reloadIntervalMs: number(values['reload-interval'], '--reload-interval', 0.05, 3600) * 1000,
     cache: {
       tagTtlMs: number(values['tag-ttl'], '--tag-ttl', 0.001, 86400) * 1000,

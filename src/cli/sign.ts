@@ -39,7 +39,7 @@ export async function signCommand(args: string[], io: CliIO): Promise<number> {
   const key = decryptPrivateKey(pem, await existingPassword(io));
   if (!key.ok) throw new UsageError(`--key ${values.key}: ${key.error.message}`);
 
-  const client = new RegistryClient(registryOptions(values, [ref.value.registry], io.env));
+  const client = new RegistryClient(registryOptions(values, io.env));
   try {
     const result = await signImage({ client, ref: ref.value, privateKey: key.value, annotations, signal: AbortSignal.timeout(timeoutMs(values, 60_000)) });
     if (!result.ok) {

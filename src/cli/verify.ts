@@ -1,7 +1,6 @@
 // `signet verify IMAGE... --policy FILE`: the webhook's per-image pipeline, from a terminal or a pipeline.
 import { parseArgs } from 'node:util';
 import { loadPolicyFile } from '../policy/load.js';
-import { parseReference } from '../reference/parse.js';
 import { RegistryClient } from '../registry/client.js';
 import { verifyImage } from '../pipeline/verify-image.js';
 import type { ImageVerdict } from '../verdict/types.js';
@@ -30,11 +29,7 @@ export async function verifyCommand(args: string[], io: CliIO): Promise<number> 
     io.stderr(`${policy.error.message}\n${policy.error.problems.map((p) => `  ${p.path}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`).join('\n')}\n`);
     return 2;
   }
-  const registries = positionals.flatMap((image) => {
-    const r = parseReference(image);
-    return r.ok ? [r.value.registry] : [];
-  });
-  const client = new RegistryClient(registryOptions(values, registries, io.env));
+  const client = new RegistryClient(registryOptions(values, io.env));
   const signal = AbortSignal.timeout(timeoutMs(values, 30_000));
   try {
     const verdicts = await Promise.all(positionals.map((image) => verifyImage(image, { policy: policy.value, registry: client, signal, scope: { namespace: values.namespace, labels: undefined } })));

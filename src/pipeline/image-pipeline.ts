@@ -78,10 +78,14 @@ export class ImagePipeline {
     this.#verdicts.clear();
   }
 
-  async verify(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+  /**
+   * `registry`: a client carrying the pod's own pull credentials, when they are used. Results are
+   * cached across namespaces all the same: signatures do not depend on who fetched them.
+   */
+  async verify(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined, signal: AbortSignal | undefined, registry: RegistryClient = this.#o.registry): Promise<ImageVerdict> {
     const plan = planImage(image, policy, scope);
     if (plan.kind === 'decided') return plan.verdict;
-    const resolved = await digestFor(plan, this.#o.registry, signal, (repo, tag) => this.#resolve(repo, tag));
+    const resolved = await digestFor(plan, registry, signal, (repo, tag) => this.#resolve(registry, repo, tag));
     if (!resolved.ok) return resolved.error;
     const key = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${resolved.value.digest}`;
     const cached = this.#verdicts.get(key);
@@ -90,7 +94,7 @@ export class ImagePipeline {
       return cached;
     }
     const { promise, joined } = this.#verifying.run(key, async () => {
-      const verdict = await verifyAtDigest(plan, resolved.value, this.#o.registry, AbortSignal.timeout(this.#o.sharedWorkMs));
+      const verdict = await verifyAtDigest(plan, resolved.value, registry, AbortSignal.timeout(this.#o.sharedWorkMs));
       const ttl = this.#ttlFor(verdict);
       if (ttl > 0) this.#verdicts.set(key, verdict, { ttl });
       return verdict;
@@ -99,7 +103,7 @@ export class ImagePipeline {
     return promise;
   }
 
-  async #resolve(repo: RepositoryRef, tag: string): Promise<Result<ResolvedImage, RegistryError>> {
+  async #resolve(registry: RegistryClient, repo: RepositoryRef, tag: string): Promise<Result<ResolvedImage, RegistryError>> {
     const key = `${repo.registry}/${repo.repository}:${tag}`;
     const cached = this.#tags.get(key);
     if (cached) {
@@ -107,7 +111,7 @@ export class ImagePipeline {
       return cached;
     }
     const { promise, joined } = this.#resolving.run(key, async () => {
-      const r = await this.#o.registry.resolve(repo, tag, { signal: AbortSignal.timeout(this.#o.sharedWorkMs) });
+      const r = await registry.resolve(repo, tag, { signal: AbortSignal.timeout(this.#o.sharedWorkMs) });
       const result: Result<ResolvedImage, RegistryError> = r.ok ? ok({ digest: r.value.digest, descriptor: { mediaType: r.value.mediaType, size: r.value.size } }) : err(r.error);
       if (r.ok) this.#tags.set(key, result);
       else if (r.error.code === 'NOT_FOUND') this.#tags.set(key, result, { ttl: this.#o.negativeTtlMs });

@@ -6,12 +6,13 @@ import type { CompiledTrust } from '../trust/compose.js';
 import { tenantPolicyFor } from '../trust/compose.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import type { ImagePipeline } from './image-pipeline.js';
+import type { RegistryClient } from '../registry/client.js';
 
-export async function verifyLayered(pipeline: ImagePipeline, trust: CompiledTrust, image: string, scope: NamespaceScope, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+export async function verifyLayered(pipeline: ImagePipeline, trust: CompiledTrust, image: string, scope: NamespaceScope, signal: AbortSignal | undefined, registry?: RegistryClient): Promise<ImageVerdict> {
   const tenant = tenantPolicyFor(trust, scope.namespace);
-  if (!tenant) return pipeline.verify(image, trust.cluster, scope, signal);
+  if (!tenant) return pipeline.verify(image, trust.cluster, scope, signal, registry);
   // Both layers in parallel: the shared caches and coalescing make the second one nearly free.
-  const [cluster, own] = await Promise.all([pipeline.verify(image, trust.cluster, scope, signal), pipeline.verify(image, tenant, scope, signal)]);
+  const [cluster, own] = await Promise.all([pipeline.verify(image, trust.cluster, scope, signal, registry), pipeline.verify(image, tenant, scope, signal, registry)]);
   if (own.outcome === 'denied') return { ...own, tenant: tenant.tenant.namespace };
   return cluster;
 }

@@ -50,15 +50,35 @@ interface Endpoint extends RegistryAuthTarget {
 
 type ManifestRef = { readonly kind: 'tag'; readonly tag: string } | { readonly kind: 'digest'; readonly digest: Digest };
 
+interface ClientView {
+  readonly limits: { readonly maxManifestBytes: number; readonly maxBlobBytes: number; readonly requestTimeoutMs: number };
+  readonly hosts: ReadonlyMap<string, RegistryHostConfig>;
+  readonly credentials: ReadonlyMap<string, RegistryCredentials>;
+  readonly transport: Transport;
+  readonly auth: Authenticator;
+}
+
 export class RegistryClient {
   readonly #limits: { readonly maxManifestBytes: number; readonly maxBlobBytes: number; readonly requestTimeoutMs: number };
   readonly #hosts: ReadonlyMap<string, RegistryHostConfig>;
   readonly #dockerCredentials: ReadonlyMap<string, RegistryCredentials>;
   readonly #transport: Transport;
   readonly #auth: Authenticator;
+  /** False for views made by withCredentials(): they share, and must not close, the parent's connections. */
+  readonly #ownsTransport: boolean;
 
   /** Throws on invalid options (a configuration error at start-up, not a registry failure). */
-  constructor(options: RegistryClientOptions = {}) {
+  constructor(options: RegistryClientOptions = {}, view?: ClientView) {
+    if (view) {
+      this.#limits = view.limits;
+      this.#hosts = view.hosts;
+      this.#dockerCredentials = view.credentials;
+      this.#transport = view.transport;
+      this.#auth = view.auth;
+      this.#ownsTransport = false;
+      return;
+    }
+    this.#ownsTransport = true;
     this.#limits = {
       maxManifestBytes: positive(options.maxManifestBytes, DEFAULTS.maxManifestBytes, 'maxManifestBytes'),
       maxBlobBytes: positive(options.maxBlobBytes, DEFAULTS.maxBlobBytes, 'maxBlobBytes'),
@@ -73,6 +93,7 @@ export class RegistryClient {
       this.#dockerCredentials = new Map();
     }
     const caBundleByHost = new Map<string, string>();
+    if (options.caBundle !== undefined) caBundleByHost.set('*', options.caBundle);
     for (const [registry, config] of this.#hosts) {
       if (config.caBundle !== undefined) caBundleByHost.set(apiHostOf(registry), config.caBundle);
     }
@@ -289,7 +310,18 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
-    await this.#transport.close();
+    if (this.#ownsTransport) await this.#transport.close();
+  }
+
+  /**
+   * A client that uses these credentials (a pod's pull secrets) before the configured ones, sharing
+   * this client's connections and token cache (tokens are cached per credential identity).
+   */
+  withCredentials(credentials: ReadonlyMap<string, RegistryCredentials>): RegistryClient {
+    if (credentials.size === 0) return this;
+    const merged = new Map(this.#dockerCredentials);
+    for (const [host, c] of credentials) merged.set(host, c);
+    return new RegistryClient({}, { limits: this.#limits, hosts: this.#hosts, credentials: merged, transport: this.#transport, auth: this.#auth });
   }
 
   stats(): RegistryStats {

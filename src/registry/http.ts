@@ -111,7 +111,8 @@ export class Transport {
       // Trust roots are chosen per origin so a private CA configured for one registry is not trusted for any other host.
       factory: (origin: string | URL, poolOptions: object) => {
         const host = new URL(String(origin)).host;
-        const extraCa = options.caBundleByHost.get(host);
+        // A per-registry CA wins; '*' holds CAs trusted for every registry (--ca-file).
+        const extraCa = options.caBundleByHost.get(host) ?? options.caBundleByHost.get('*');
         const connect = extraCa === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, ca: [...defaultRoots, extraCa] };
         return new Pool(origin, { ...(poolOptions as Pool.Options), connect });
       },

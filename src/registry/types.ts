@@ -73,6 +73,8 @@ export interface RegistryHostConfig {
 export interface RegistryClientOptions {
   /** Told about every HTTP exchange with a registry (host, kind of request, status or error, seconds), for metrics. */
   onRequest?: (event: { readonly host: string; readonly kind: string; readonly outcome: string; readonly seconds: number }) => void;
+  /** Extra CA certificates (PEM) trusted for every registry, added to the default trust store. */
+  caBundle?: string;
   /** Per-registry settings keyed by registry host[:port] exactly as in RepositoryRef.registry. */
   hosts?: Readonly<Record<string, RegistryHostConfig>>;
   /** Content of a `.dockerconfigjson` (Kubernetes pull secret): auths.<host>.{auth | username+password | identitytoken}. */

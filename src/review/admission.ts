@@ -1,7 +1,8 @@
 // AdmissionReview → decision: which images to check, all checked in parallel inside the time
 // budget, modes applied (enforce / warn / audit), and one response listing every failing container.
 import type { CompiledPolicy, Mode } from '../policy/types.js';
-import { changedImages, extractImages, SUPPORTED_KINDS, type ContainerImage } from '../admission/extract.js';
+import { changedImages, extractImages, podSpecOf, SUPPORTED_KINDS, type ContainerImage } from '../admission/extract.js';
+import type { RegistryCredentials } from '../registry/types.js';
 import type { AdmissionRequest, AdmissionResponseBody } from '../admission/types.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import type { NamespaceScope } from '../policy/scope.js';
@@ -9,13 +10,18 @@ import { clip, denialMessage, MAX_WARNING_CHARS, MAX_WARNINGS, type ContainerVer
 import { startDeadline } from './deadline.js';
 import { fixFor } from '../verdict/explain.js';
 
-export type ImageVerifier = (image: string, scope: NamespaceScope, signal: AbortSignal) => Promise<ImageVerdict>;
+/** Registry credentials by registry host, e.g. from the pod's own imagePullSecrets. */
+export type PullCredentials = ReadonlyMap<string, RegistryCredentials>;
+
+export type ImageVerifier = (image: string, scope: NamespaceScope, signal: AbortSignal, credentials?: PullCredentials) => Promise<ImageVerdict>;
 
 export interface ReviewSettings {
   /** Time budget for the whole review, already reduced below the API server's timeout. */
   readonly budgetMs: number;
   /** The webhook's own namespace, exempt whatever the policy says (so it can always recover). */
   readonly ownNamespace?: string;
+  /** Opt-in: the pod's pull secrets, so private images verify with the credentials the kubelet will use. */
+  readonly credentialsFor?: (namespace: string, podSpec: Record<string, unknown>) => Promise<PullCredentials>;
 }
 
 /** What the review decided and why, for the response, the decision log line and the metrics. */
@@ -73,12 +79,18 @@ export async function reviewAdmission(
 
   const deadline = startDeadline(settings.budgetMs);
   try {
+    const podSpec = settings.credentialsFor && request.namespace ? podSpecOf(kind, request.object) : undefined;
+    // A failed or slow lookup means no extra credentials (the configured ones still apply), never a hang.
+    const credentials =
+      podSpec && settings.credentialsFor && request.namespace
+        ? await deadline.race(settings.credentialsFor(request.namespace, podSpec).catch(() => new Map()), () => new Map())
+        : undefined;
     // Each distinct image is verified once, all in parallel; containers sharing an image share the verdict.
     const distinct = [...new Set(images.map((i) => i.image))];
     const pending = new Map(
       distinct.map((image) => [
         image,
-        deadline.race(verify(image, scope, deadline.signal), () => timedOut(image, settings.budgetMs)),
+        deadline.race(verify(image, scope, deadline.signal, credentials), () => timedOut(image, settings.budgetMs)),
       ]),
     );
     const verdicts: ContainerVerdict[] = await Promise.all(

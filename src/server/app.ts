@@ -12,6 +12,7 @@ import { modeOf } from '../review/admission.js';
 import type { ContainerVerdict } from '../review/message.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { HttpsServerOptions } from './tls-options.js';
+import type { RegistryCredentials } from '../registry/types.js';
 
 export interface AppOptions {
   readonly logger: Logger;
@@ -27,6 +28,8 @@ export interface AppOptions {
   readonly https?: HttpsServerOptions;
   /** The webhook's own namespace: never checked. */
   readonly ownNamespace?: string;
+  /** Opt-in lookup of a pod's pull secrets (see ReviewSettings.credentialsFor). */
+  readonly credentialsFor?: (namespace: string, podSpec: Record<string, unknown>) => Promise<ReadonlyMap<string, RegistryCredentials>>;
   /** Told about each enforced denial of a real (not dryRun) request, e.g. to post a Kubernetes Event. */
   readonly onDenied?: (denial: DeniedReview) => void;
 }
@@ -93,7 +96,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     if (endpoint === 'mutate' && (request.kind.kind !== 'Pod' || request.subResource !== undefined)) {
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response: { uid: request.uid, allowed: true } } satisfies AdmissionReviewResponse;
     }
-    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs, ...(o.ownNamespace ? { ownNamespace: o.ownNamespace } : {}) }, scope);
+    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs, ...(o.ownNamespace ? { ownNamespace: o.ownNamespace } : {}), ...(o.credentialsFor ? { credentialsFor: o.credentialsFor } : {}) }, scope);
     if (endpoint === 'validate' && decision.outcome === 'denied' && !request.dryRun && request.namespace !== undefined && o.onDenied) {
       // dryRun requests must have no side effects; an Event is one.
       o.onDenied({

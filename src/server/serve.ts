@@ -19,6 +19,7 @@ import { startTrustSource, type TrustSourceConfig } from './trust-source.js';
 import { verifyLayered } from '../pipeline/layered.js';
 import type { CompiledTrust } from '../trust/compose.js';
 import { createEventRecorder } from '../events/recorder.js';
+import { createPullSecretProvider } from '../registry/pull-secrets.js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { DeniedReview } from './app.js';
 
@@ -33,6 +34,8 @@ export interface ServeConfig {
   readonly ownNamespace?: string;
   /** Post Kubernetes Events on denials (Kubernetes trust source only). */
   readonly events?: boolean;
+  /** Use each pod's imagePullSecrets (and its service account's) for its images (Kubernetes trust source only). */
+  readonly pullSecrets?: boolean;
   readonly tls: { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string } | { readonly kind: 'self-signed'; readonly dir: string; readonly hosts: readonly string[] };
   readonly timeoutSeconds: number;
   readonly budgetFraction: number;
@@ -78,6 +81,10 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   }
 
   const recorder = config.events && config.trust?.kind === 'kube' ? createEventRecorder({ coreApi: config.trust.kubeConfig.makeApiClient(CoreV1Api), onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') }) : undefined;
+  const pullSecrets =
+    config.pullSecrets && config.trust?.kind === 'kube'
+      ? createPullSecretProvider({ coreApi: config.trust.kubeConfig.makeApiClient(CoreV1Api), onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') })
+      : undefined;
   const trustConfig: TrustSourceConfig = config.trust ?? { kind: 'file', path: config.policyPath ?? '' };
   const source = await startTrustSource(
     trustConfig,
@@ -136,11 +143,12 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     logger,
     metrics,
     policy: () => source.current()?.cluster,
-    verify: (image, scope, signal) => {
+    verify: (image, scope, signal, credentials) => {
       const trust = source.current();
       if (!trust) throw new Error('no trust loaded');
-      return verifyLayered(pipeline, trust, image, scope, signal);
+      return verifyLayered(pipeline, trust, image, scope, signal, credentials ? registry.withCredentials(credentials) : undefined);
     },
+    ...(pullSecrets ? { credentialsFor: (namespace: string, podSpec: Record<string, unknown>) => pullSecrets.credentialsFor({ namespace, podSpec }) } : {}),
     ...(config.ownNamespace ? { ownNamespace: config.ownNamespace } : {}),
     ...(recorder
       ? {
