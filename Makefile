@@ -31,7 +31,8 @@ run: build
 	node dist/cli.js serve --local --policy examples/policy.yaml --insecure-registry 127.0.0.1:5000 --insecure-registry localhost:5000
 
 bench: build system-deps
-	node dist/bench/run.js
+	tsc -p tsconfig.bench.json
+	node dist-bench/bench/run.js
 
 clean:
 	rm -rf dist coverage
