@@ -98,7 +98,8 @@ export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }
   const digest = resolved.digest;
   const pinned = withDigest(plan.ref, digest);
   const options = signal ? { signal } : {};
-  const target: CheckTarget = { ref: pinned, repo, digest, registry, now: new Date(), ...(resolved.descriptor ? { descriptor: resolved.descriptor } : {}), ...(signal ? { signal } : {}) };
+  // The reference as the pod wrote it: DCT must know whether the digest came from the pod or the registry.
+  const target: CheckTarget = { ref: plan.ref, repo, digest, registry, now: new Date(), ...(resolved.descriptor ? { descriptor: resolved.descriptor } : {}), ...(signal ? { signal } : {}) };
   const outcomes: VerifierOutcome[] = [];
   // One `.sig` discovery per digest, shared by every cosign verifier of the rule.
   let cosign: Awaited<ReturnType<typeof discoverCosignSignatures>> | undefined;
@@ -156,7 +157,7 @@ export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }
     const validUntil = earliest(outcomes.flatMap((o) => o.checks.flatMap((c) => (c.status === 'valid' && c.validUntil ? [c.validUntil] : []))));
     return { outcome: 'allowed', image, digest, rule: rule.name, basis: 'verified', satisfiedBy: decision.satisfiedBy, ...(validUntil ? { validUntil } : {}) };
   }
-  return deny(image, pinned, rule, decision.code, decision.reason, decision.checks);
+  return deny(image, pinned, rule, decision.code, decision.reason, decision.checks, decision.failing.map((i) => rule.verifiers[i]!));
 }
 
 function distinctSigners(checks: readonly SignatureCheck[]): number {
@@ -213,8 +214,10 @@ function deny(
   code: DenyCode,
   reason: string,
   checks: readonly SignatureCheck[],
+  /** The verifiers that were not satisfied; the fix names their tools and trust. Default: all of the rule's. */
+  blamed?: readonly CompiledVerifier[],
 ): ImageVerdict {
-  const verifiers = rule?.verifiers ?? [];
+  const verifiers = blamed ?? rule?.verifiers ?? [];
   const cosignVerifiers = verifiers.flatMap((v) => (v.type === 'cosign' ? [v] : []));
   const fix = fixFor(code, {
     image,

@@ -15,10 +15,17 @@ export interface VerifierOutcome {
 
 export type RuleDecision =
   | { readonly satisfied: true; readonly satisfiedBy: readonly Satisfaction[] }
-  | { readonly satisfied: false; readonly code: DenyCode; readonly reason: string; readonly checks: readonly SignatureCheck[] };
+  | {
+      readonly satisfied: false;
+      readonly code: DenyCode;
+      readonly reason: string;
+      readonly checks: readonly SignatureCheck[];
+      /** Indexes of the verifiers that were not satisfied, so the fix names the right tools. */
+      readonly failing: readonly number[];
+    };
 
 export function decideRule(require: 'all' | 'any', outcomes: readonly VerifierOutcome[]): RuleDecision {
-  const judged = outcomes.map(judgeVerifier);
+  const judged = outcomes.map((o, index) => judgeVerifier(o, index));
   const passed = judged.filter((j): j is Extract<RuleDecision, { satisfied: true }> => j.satisfied);
   const failed = judged.filter((j): j is Extract<RuleDecision, { satisfied: false }> => !j.satisfied);
   const allChecks = outcomes.flatMap((o) => o.checks);
@@ -26,17 +33,18 @@ export function decideRule(require: 'all' | 'any', outcomes: readonly VerifierOu
     return { satisfied: true, satisfiedBy: passed.flatMap((p) => p.satisfiedBy) };
   }
   const first = failed[0];
-  if (!first) return { satisfied: false, code: 'UNSIGNED', reason: 'the rule lists no verifier', checks: allChecks };
+  if (!first) return { satisfied: false, code: 'UNSIGNED', reason: 'the rule lists no verifier', checks: allChecks, failing: [] };
   if (failed.length === 1 || require === 'all') return { ...first, checks: allChecks };
   return {
     satisfied: false,
     code: first.code,
     reason: `none of the ${failed.length} accepted signature kinds is satisfied: ${failed.map((f) => f.reason).join('; ')}`,
     checks: allChecks,
+    failing: failed.flatMap((f) => f.failing),
   };
 }
 
-function judgeVerifier(o: VerifierOutcome): RuleDecision {
+function judgeVerifier(o: VerifierOutcome, index: number): RuleDecision {
   const signers = [...new Set(o.checks.flatMap((c) => (c.status === 'valid' ? [c.signer] : [])))];
   if (signers.length >= o.threshold) {
     return { satisfied: true, satisfiedBy: [{ system: o.system, signers }] };
@@ -49,17 +57,18 @@ function judgeVerifier(o: VerifierOutcome): RuleDecision {
       code: 'THRESHOLD_NOT_MET',
       reason: `${o.threshold} distinct trusted signers are required but only ${signers.length} signed (${signers.join(', ')}); not signed by: ${missing.join(', ')}`,
       checks: o.checks,
+      failing: [index],
     };
   }
   const relevant = invalid.filter((c) => c.reason !== 'WRONG_TYPE');
   if (relevant.length === 0) {
-    return { satisfied: false, code: 'UNSIGNED', reason: `no ${o.system} signature found (looked for ${o.lookedAt})`, checks: o.checks };
+    return { satisfied: false, code: 'UNSIGNED', reason: `no ${o.system} signature found (looked for ${o.lookedAt})`, checks: o.checks, failing: [index] };
   }
   // The most specific finding wins: a signature by a trusted key that failed a later check
   // tells the developer more than an unknown signer does.
   const worst = [...relevant].sort((a, b) => rank(a.reason) - rank(b.reason))[0]!;
   const others = relevant.length > 1 ? ` (${relevant.length} signatures examined)` : '';
-  return { satisfied: false, code: denyCodeFor(worst.reason), reason: `${worst.detail}${others}`, checks: o.checks };
+  return { satisfied: false, code: denyCodeFor(worst.reason), reason: `${worst.detail}${others}`, checks: o.checks, failing: [index] };
 }
 
 const PRIORITY: readonly InvalidSignatureReason[] = [
