@@ -3,7 +3,6 @@
 import { parseArgs } from 'node:util';
 import { startServer } from '../server/serve.js';
 import type { TrustSourceConfig } from '../server/trust-source.js';
-import { KubeConfig } from '@kubernetes/client-node';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 
@@ -52,6 +51,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   if ((values.tenants || values.events || values['pull-secrets']) && !values.kube) throw new UsageError('--tenants, --events and --pull-secrets need --kube');
   let trust: TrustSourceConfig;
   if (values.kube) {
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kubeConfig = new KubeConfig();
     if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
     else kubeConfig.loadFromCluster();

@@ -15,13 +15,11 @@ import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { Metrics } from '../telemetry/metrics.js';
 import { err, ok, type Result } from '../util/result.js';
-import { digestFor, planImage, verifyAtDigest, type ResolvedImage } from './verify-image.js';
+import { digestFor, planImage, verifyAtDigest, type ImagePlan, type ResolvedImage } from './verify-image.js';
 
 export interface PipelineOptions {
   readonly registry: RegistryClient;
-  readonly metrics?: Metrics;
   /** How long a tag's digest is trusted before it is resolved again. */
   readonly tagTtlMs?: number;
   /** Lifetime of an allowed verdict. */
@@ -37,16 +35,17 @@ export interface PipelineOptions {
 const NEVER_CACHED = new Set(['TIMEOUT', 'REGISTRY_UNREACHABLE', 'REGISTRY_ERROR', 'REGISTRY_UNAUTHORIZED']);
 
 export class ImagePipeline {
-  readonly #o: Required<Omit<PipelineOptions, 'metrics'>> & { metrics: Metrics | undefined };
+  readonly #o: Required<PipelineOptions>;
   readonly #tags: LRUCache<string, Result<ResolvedImage, RegistryError>>;
   readonly #verdicts: LRUCache<string, ImageVerdict>;
+  /** What the policy says about an image string in a scope: pure, so cached per policy version. */
+  readonly #plans: LRUCache<string, ImagePlan>;
   readonly #resolving = new SingleFlight<Result<ResolvedImage, RegistryError>>();
   readonly #verifying = new SingleFlight<ImageVerdict>();
 
   constructor(options: PipelineOptions) {
     this.#o = {
       registry: options.registry,
-      metrics: options.metrics,
       tagTtlMs: options.tagTtlMs ?? 30_000,
       verdictTtlMs: options.verdictTtlMs ?? 10 * 60_000,
       negativeTtlMs: options.negativeTtlMs ?? 5_000,
@@ -55,6 +54,7 @@ export class ImagePipeline {
       now: options.now ?? Date.now,
     };
     const perf = { now: this.#o.now };
+    this.#plans = new LRUCache({ max: this.#o.maxEntries });
     // ttlResolution 0: read the clock on every check (lru-cache otherwise memoises it on a real timer).
     this.#tags = new LRUCache({ max: this.#o.maxEntries, ttl: this.#o.tagTtlMs, ttlAutopurge: false, allowStale: false, ttlResolution: 0, perf });
     // Bounded by entries and by bytes: a verdict carries reasons and signature findings.
@@ -74,6 +74,7 @@ export class ImagePipeline {
   }
 
   clear(): void {
+    this.#plans.clear();
     this.#tags.clear();
     this.#verdicts.clear();
   }
@@ -83,7 +84,7 @@ export class ImagePipeline {
    * cached across namespaces all the same: signatures do not depend on who fetched them.
    */
   async verify(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined, signal: AbortSignal | undefined, registry: RegistryClient = this.#o.registry): Promise<ImageVerdict> {
-    const plan = planImage(image, policy, scope);
+    const plan = this.#plan(image, policy, scope);
     if (plan.kind === 'decided') return plan.verdict;
     const resolved = await digestFor(plan, registry, signal, (repo, tag) => this.#resolve(registry, repo, tag));
     if (!resolved.ok) return resolved.error;
@@ -101,6 +102,38 @@ export class ImagePipeline {
     });
     this.#count('verdict', joined ? 'coalesced' : 'miss');
     return promise;
+  }
+
+  /**
+   * The verdict when caches alone can give it (no I/O, no promise): the warm path of a rollout.
+   * Undefined when anything would have to be fetched.
+   */
+  cached(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImageVerdict | undefined {
+    const plan = this.#plan(image, policy, scope);
+    if (plan.kind === 'decided') return plan.verdict;
+    let digest = plan.ref.digest;
+    if (!digest) {
+      const tag = this.#tags.get(`${plan.repo.registry}/${plan.repo.repository}:${plan.ref.tag ?? 'latest'}`);
+      if (!tag?.ok) return undefined;
+      digest = tag.value.digest;
+    }
+    const verdict = this.#verdicts.get(`${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${digest}`);
+    if (verdict) {
+      this.#count('tag', 'hit');
+      this.#count('verdict', 'hit');
+    }
+    return verdict;
+  }
+
+  #plan(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImagePlan {
+    const labels = scope?.labels ? JSON.stringify(Object.entries(scope.labels).sort()) : '';
+    const key = `${policy.version}\u0000${scope?.namespace ?? ''}\u0000${labels}\u0000${image}`;
+    let plan = this.#plans.get(key);
+    if (!plan) {
+      plan = planImage(image, policy, scope);
+      this.#plans.set(key, plan);
+    }
+    return plan;
   }
 
   async #resolve(registry: RegistryClient, repo: RepositoryRef, tag: string): Promise<Result<ResolvedImage, RegistryError>> {
@@ -127,7 +160,18 @@ export class ImagePipeline {
     return Math.max(0, Math.min(this.#o.verdictTtlMs, until));
   }
 
+  readonly #lookups = new Map<string, number>();
+
   #count(cache: 'tag' | 'verdict', result: 'hit' | 'miss' | 'coalesced'): void {
-    this.#o.metrics?.cacheLookups.inc({ cache, result });
+    const key = `${cache}:${result}`;
+    this.#lookups.set(key, (this.#lookups.get(key) ?? 0) + 1);
+  }
+
+  /** Lookups so far, by cache and result, for the metrics scrape. */
+  *lookups(): Iterable<readonly [string, string, number]> {
+    for (const [key, count] of this.#lookups) {
+      const [cache, result] = key.split(':') as [string, string];
+      yield [cache, result, count];
+    }
   }
 }

@@ -16,3 +16,13 @@ export async function verifyLayered(pipeline: ImagePipeline, trust: CompiledTrus
   if (own.outcome === 'denied') return { ...own, tenant: tenant.tenant.namespace };
   return cluster;
 }
+
+/** The layered verdict from caches alone, or undefined when any layer needs I/O. */
+export function cachedLayered(pipeline: ImagePipeline, trust: CompiledTrust, image: string, scope: NamespaceScope): ImageVerdict | undefined {
+  const tenant = tenantPolicyFor(trust, scope.namespace);
+  const cluster = pipeline.cached(image, trust.cluster, scope);
+  if (!tenant || cluster === undefined) return cluster;
+  const own = pipeline.cached(image, tenant, scope);
+  if (own === undefined) return undefined;
+  return own.outcome === 'denied' ? { ...own, tenant: tenant.tenant.namespace } : cluster;
+}

@@ -15,11 +15,16 @@ export type PullCredentials = ReadonlyMap<string, RegistryCredentials>;
 
 export type ImageVerifier = (image: string, scope: NamespaceScope, signal: AbortSignal, credentials?: PullCredentials) => Promise<ImageVerdict>;
 
+/** Answers from caches alone (synchronously), or undefined when the image needs the full path. */
+export type CachedVerdicts = (image: string, scope: NamespaceScope) => ImageVerdict | undefined;
+
 export interface ReviewSettings {
   /** Time budget for the whole review, already reduced below the API server's timeout. */
   readonly budgetMs: number;
   /** The webhook's own namespace, exempt whatever the policy says (so it can always recover). */
   readonly ownNamespace?: string;
+  /** The warm path: when every image's verdict is cached, the review needs no deadline, timer or promise. */
+  readonly cached?: CachedVerdicts;
   /** Opt-in: the pod's pull secrets, so private images verify with the credentials the kubelet will use. */
   readonly credentialsFor?: (namespace: string, podSpec: Record<string, unknown>) => Promise<PullCredentials>;
 }
@@ -76,6 +81,16 @@ export async function reviewAdmission(
     if (before.supported) images = changedImages(images, before.images);
   }
   if (images.length === 0) return allow('skipped', 'no new images');
+
+  if (settings.cached) {
+    const warm: ContainerVerdict[] = [];
+    for (const container of images) {
+      const verdict = settings.cached(container.image, scope);
+      if (verdict === undefined) break;
+      warm.push({ container, verdict });
+    }
+    if (warm.length === images.length) return decide(request, object, policy, warm);
+  }
 
   const deadline = startDeadline(settings.budgetMs);
   try {

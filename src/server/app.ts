@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/types.js';
 import { parseAdmissionReview, parseImageReview } from '../admission/parse.js';
 import type { AdmissionReviewResponse, ImageReviewResponse } from '../admission/types.js';
-import { reviewAdmission, type AdmissionDecision, type ImageVerifier } from '../review/admission.js';
+import { reviewAdmission, type AdmissionDecision, type CachedVerdicts, type ImageVerifier } from '../review/admission.js';
 import { reviewImages } from '../review/image-review.js';
 import { pinningPatch } from '../review/pin.js';
 import { modeOf } from '../review/admission.js';
@@ -28,6 +28,8 @@ export interface AppOptions {
   readonly https?: HttpsServerOptions;
   /** The webhook's own namespace: never checked. */
   readonly ownNamespace?: string;
+  /** Verdicts available from caches alone (the warm path). */
+  readonly cached?: CachedVerdicts;
   /** Opt-in lookup of a pod's pull secrets (see ReviewSettings.credentialsFor). */
   readonly credentialsFor?: (namespace: string, podSpec: Record<string, unknown>) => Promise<ReadonlyMap<string, RegistryCredentials>>;
   /** Told about each enforced denial of a real (not dryRun) request, e.g. to post a Kubernetes Event. */
@@ -96,7 +98,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     if (endpoint === 'mutate' && (request.kind.kind !== 'Pod' || request.subResource !== undefined)) {
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response: { uid: request.uid, allowed: true } } satisfies AdmissionReviewResponse;
     }
-    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs, ...(o.ownNamespace ? { ownNamespace: o.ownNamespace } : {}), ...(o.credentialsFor ? { credentialsFor: o.credentialsFor } : {}) }, scope);
+    const decision = await reviewAdmission(request, policy, o.verify, { budgetMs, ...(o.ownNamespace ? { ownNamespace: o.ownNamespace } : {}), ...(o.credentialsFor ? { credentialsFor: o.credentialsFor } : {}), ...(o.cached ? { cached: o.cached } : {}) }, scope);
     if (endpoint === 'validate' && decision.outcome === 'denied' && !request.dryRun && request.namespace !== undefined && o.onDenied) {
       // dryRun requests must have no side effects; an Event is one.
       o.onDenied({

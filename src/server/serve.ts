@@ -16,11 +16,11 @@ import { generateSelfSignedTls } from './self-signed.js';
 import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
 import { httpsOptions } from './tls-options.js';
 import { startTrustSource, type TrustSourceConfig } from './trust-source.js';
-import { verifyLayered } from '../pipeline/layered.js';
+import { cachedLayered, verifyLayered } from '../pipeline/layered.js';
+import type { NamespaceScope } from '../policy/scope.js';
 import type { CompiledTrust } from '../trust/compose.js';
-import { createEventRecorder } from '../events/recorder.js';
-import { createPullSecretProvider } from '../registry/pull-secrets.js';
-import { CoreV1Api } from '@kubernetes/client-node';
+import type { EventRecorder } from '../events/recorder.js';
+import type { PullSecretProvider } from '../registry/pull-secrets.js';
 import type { DeniedReview } from './app.js';
 
 export interface ServeConfig {
@@ -61,7 +61,10 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
-  const logger = config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base: { app: 'signet' } });
+  // Decision lines are written asynchronously in batches: a synchronous write per review to a pipe
+  // cost more CPU than the review itself. close() flushes what is buffered.
+  const logger =
+    config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base: { app: 'signet' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const metrics = createMetrics();
 
   let material: { cert: string; key: string };
@@ -80,11 +83,15 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     logger.info({ caPath, hosts: config.tls.hosts }, `generated a self-signed CA for local use; clients must trust ${caPath}`);
   }
 
-  const recorder = config.events && config.trust?.kind === 'kube' ? createEventRecorder({ coreApi: config.trust.kubeConfig.makeApiClient(CoreV1Api), onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') }) : undefined;
-  const pullSecrets =
-    config.pullSecrets && config.trust?.kind === 'kube'
-      ? createPullSecretProvider({ coreApi: config.trust.kubeConfig.makeApiClient(CoreV1Api), onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') })
-      : undefined;
+  // The Kubernetes client is loaded only when the API is used: it costs ~90 MB of memory to import.
+  let recorder: EventRecorder | undefined;
+  let pullSecrets: PullSecretProvider | undefined;
+  if (config.trust?.kind === 'kube' && (config.events || config.pullSecrets)) {
+    const [{ CoreV1Api }, events, secrets] = await Promise.all([import('@kubernetes/client-node'), import('../events/recorder.js'), import('../registry/pull-secrets.js')]);
+    const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
+    if (config.events) recorder = events.createEventRecorder({ coreApi, onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') });
+    if (config.pullSecrets) pullSecrets = secrets.createPullSecretProvider({ coreApi, onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') });
+  }
   const trustConfig: TrustSourceConfig = config.trust ?? { kind: 'file', path: config.policyPath ?? '' };
   const source = await startTrustSource(
     trustConfig,
@@ -122,11 +129,11 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   });
   const pipeline = new ImagePipeline({
     registry,
-    metrics,
     ...config.cache,
     // Shared lookups may outlive the review that started them (others wait on them), but never the longest review.
     sharedWorkMs: config.timeoutSeconds * 1000 * config.budgetFraction,
   });
+  metrics.addLookupSource(() => pipeline.lookups());
   new Gauge({
     name: 'signet_cache_entries',
     help: 'Entries held by the tag and verdict caches, and the verdict cache size in bytes.',
@@ -148,6 +155,15 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       if (!trust) throw new Error('no trust loaded');
       return verifyLayered(pipeline, trust, image, scope, signal, credentials ? registry.withCredentials(credentials) : undefined);
     },
+    // Pull secrets change which registry credentials are used, so the cache-only path is skipped then.
+    ...(pullSecrets
+      ? {}
+      : {
+          cached: (image: string, scope: NamespaceScope) => {
+            const trust = source.current();
+            return trust ? cachedLayered(pipeline, trust, image, scope) : undefined;
+          },
+        }),
     ...(pullSecrets ? { credentialsFor: (namespace: string, podSpec: Record<string, unknown>) => pullSecrets.credentialsFor({ namespace, podSpec }) } : {}),
     ...(config.ownNamespace ? { ownNamespace: config.ownNamespace } : {}),
     ...(recorder
@@ -210,6 +226,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         }
         await registry.close();
         await recorder?.flush();
+        logger.flush();
       })();
       return closing;
     },

@@ -5,7 +5,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { CompiledPolicy } from '../policy/types.js';
 import { composeTrust, type CompiledTrust } from '../trust/compose.js';
 import { watchTrustDirectory } from '../trust/directory.js';
-import { startKubeTrust } from '../trust/kube/source.js';
 import type { WatchTuning } from '../trust/kube/configmaps.js';
 import type { EventRecorder } from '../events/recorder.js';
 import { watchPolicyFile } from './policy-file.js';
@@ -53,6 +52,8 @@ export async function startTrustSource(config: TrustSourceConfig, reloadInterval
       return { current: () => current, healthy: () => true, stop: async () => watcher.stop() };
     }
     case 'kube': {
+      // Loaded here only: the Kubernetes client is heavy, and file-based trust never needs it.
+      const { startKubeTrust } = await import('../trust/kube/source.js');
       const source = startKubeTrust({
         kubeConfig: config.kubeConfig,
         namespace: config.namespace,

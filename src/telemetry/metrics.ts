@@ -12,11 +12,18 @@ export interface Metrics {
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly policyInfo: Gauge<'name' | 'version'>;
   readonly policyLoads: Counter<'result'>;
+  /**
+   * Cache lookups are counted in plain integers by their owner (the hot path should not touch
+   * labelled metrics per image) and read when /metrics is scraped.
+   */
+  addLookupSource(source: () => Iterable<readonly [cache: string, result: string, count: number]>): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  const lookupSources: (() => Iterable<readonly [string, string, number]>)[] = [];
   const m: Metrics = {
+    addLookupSource: (source) => void lookupSources.push(source),
     registry,
     reviews: new Counter({ name: 'signet_reviews_total', help: 'Admission and image reviews answered, by endpoint, outcome and reason code.', labelNames: ['endpoint', 'outcome', 'reason'], registers: [registry] }),
     reviewSeconds: new Histogram({
@@ -35,7 +42,17 @@ export function createMetrics(): Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    cacheLookups: new Counter({ name: 'signet_cache_lookups_total', help: 'Cache lookups, by cache and result (hit, miss, coalesced).', labelNames: ['cache', 'result'], registers: [registry] }),
+    cacheLookups: new Counter({
+      name: 'signet_cache_lookups_total',
+      help: 'Cache lookups, by cache and result (hit, miss, coalesced).',
+      labelNames: ['cache', 'result'],
+      registers: [registry],
+      collect() {
+        if (lookupSources.length === 0) return;
+        this.reset();
+        for (const source of lookupSources) for (const [cache, result, count] of source()) if (count > 0) this.inc({ cache, result }, count);
+      },
+    }),
     policyInfo: new Gauge({ name: 'signet_policy_info', help: 'The policy in force (value 1), by name and version.', labelNames: ['name', 'version'], registers: [registry] }),
     policyLoads: new Counter({ name: 'signet_policy_loads_total', help: 'Policy loads, by result (ok, invalid).', labelNames: ['result'], registers: [registry] }),
   };
