@@ -55,7 +55,8 @@ function settingsFromEnv(): BenchSettings {
     logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
     sections: sectionsFromEnv(process.env['BENCH_SECTIONS']),
     profile: process.env['BENCH_PROFILE'] === '1',
-    webhookNodeArgs: (process.env['BENCH_WEBHOOK_NODE_ARGS'] ?? '').split(/\s+/).filter((a) => a !== ''),
+    // By default the webhook runs with the node flags its container image uses (Dockerfile ENTRYPOINT).
+    webhookNodeArgs: (process.env['BENCH_WEBHOOK_NODE_ARGS'] ?? '--max-semi-space-size=4').split(/\s+/).filter((a) => a !== ''),
   };
 }
 
