@@ -6,7 +6,7 @@ import type { TrustSourceConfig } from '../server/trust-source.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 
-export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DIR | --kube --namespace NS [--tenants] [--events] [--pull-secrets] [--kubeconfig FILE])
+export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DIR | --kube --namespace NS [--tenants] [--events] [--pull-secrets] [--warm-up] [--kubeconfig FILE])
                     [--tls-cert FILE --tls-key FILE | --local]
                     [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
                     [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
@@ -27,6 +27,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       tenants: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
       'pull-secrets': { type: 'boolean', default: false },
+      'warm-up': { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       local: { type: 'boolean', default: false },
@@ -48,7 +49,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   if (sources !== 1) throw new UsageError('serve needs exactly one trust source: --policy FILE, --policy-dir DIR (a mounted ConfigMap) or --kube');
   const ownNamespace = values.namespace ?? io.env['POD_NAMESPACE'];
   if (values.kube && !ownNamespace) throw new UsageError('--kube needs --namespace NS (or POD_NAMESPACE): where the cluster trust ConfigMaps live');
-  if ((values.tenants || values.events || values['pull-secrets']) && !values.kube) throw new UsageError('--tenants, --events and --pull-secrets need --kube');
+  if ((values.tenants || values.events || values['pull-secrets'] || values['warm-up']) && !values.kube) throw new UsageError('--tenants, --events, --pull-secrets and --warm-up need --kube');
   let trust: TrustSourceConfig;
   if (values.kube) {
     const { KubeConfig } = await import('@kubernetes/client-node');
@@ -75,6 +76,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     ...(ownNamespace ? { ownNamespace } : {}),
     events: values.events,
     pullSecrets: values['pull-secrets'],
+    warmUp: values['warm-up'],
     tls: cert && key ? { kind: 'files', certPath: cert, keyPath: key } : { kind: 'self-signed', dir: values['local-dir'], hosts: ['localhost', '127.0.0.1'] },
     timeoutSeconds,
     budgetFraction: 0.8,

@@ -36,6 +36,8 @@ export interface ServeConfig {
   readonly events?: boolean;
   /** Use each pod's imagePullSecrets (and its service account's) for its images (Kubernetes trust source only). */
   readonly pullSecrets?: boolean;
+  /** Verify the images of running pods at start and on every trust change (Kubernetes trust source only). */
+  readonly warmUp?: boolean;
   readonly tls: { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string } | { readonly kind: 'self-signed'; readonly dir: string; readonly hosts: readonly string[] };
   readonly timeoutSeconds: number;
   readonly budgetFraction: number;
@@ -92,6 +94,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     if (config.events) recorder = events.createEventRecorder({ coreApi, onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') });
     if (config.pullSecrets) pullSecrets = secrets.createPullSecretProvider({ coreApi, onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') });
   }
+  // Set once the pipeline exists; a trust change before that has nothing to warm yet.
+  let scheduleWarmUp: () => void = () => undefined;
   const trustConfig: TrustSourceConfig = config.trust ?? { kind: 'file', path: config.policyPath ?? '' };
   const source = await startTrustSource(
     trustConfig,
@@ -103,6 +107,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         if (previous) metrics.policyInfo.remove({ name: previous.cluster.name, version: previous.cluster.version });
         metrics.policyInfo.set({ name: policy.name, version: policy.version }, 1);
         logger.info({ policy: policy.name, version: policy.version, trustVersion: trust.version, tenants: [...trust.tenants.keys()], source: policy.source }, previous ? 'trust reloaded' : 'trust loaded');
+        if (previous) scheduleWarmUp();
       },
       onInvalid: (message, kept) => {
         metrics.policyLoads.inc({ result: 'invalid' });
@@ -194,7 +199,31 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     );
   }
 
+  let warming: AbortController | undefined;
+  if (config.warmUp && config.trust?.kind === 'kube') {
+    const [{ CoreV1Api }, { warmUp }] = await Promise.all([import('@kubernetes/client-node'), import('../cache/warm-up.js')]);
+    const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
+    scheduleWarmUp = () => {
+      warming?.abort();
+      const controller = new AbortController();
+      warming = controller;
+      const started = Date.now();
+      warmUp({
+        coreApi,
+        signal: controller.signal,
+        verify: (image, scope) => {
+          const trust = source.current();
+          return trust ? verifyLayered(pipeline, trust, image, scope, undefined) : Promise.reject(new Error('no trust loaded'));
+        },
+      }).then(
+        (report) => logger.info({ ...report, ms: Date.now() - started }, 'cache warm-up finished'),
+        (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'cache warm-up failed; caches fill as reviews arrive'),
+      );
+    };
+  }
+
   await app.listen({ host: config.host, port: config.port });
+  scheduleWarmUp();
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -212,6 +241,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     close: () => {
       closing ??= (async () => {
         tlsWatcher?.stop();
+        warming?.abort();
         await source.stop();
         // Connections that finish a review while we close become idle keep-alive sockets; shut those
         // as they appear, and after the longest possible review cut whatever is left.

@@ -266,10 +266,12 @@ describe('chart options (Go-template subset renderer, not Helm)', () => {
   const CONFIGMAPS_EVERYWHERE = { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] };
   const EVENTS_EVERYWHERE = { apiGroups: [''], resources: ['events'], verbs: ['create'] };
   const PULL_SECRETS = { apiGroups: [''], resources: ['secrets', 'serviceaccounts'], verbs: ['get'] };
+const LIST_PODS = { apiGroups: [''], resources: ['pods'], verbs: ['list'] };
   it.each([
     ['tenants', { tenants: { enabled: true } }, ['--tenants'], [CONFIGMAPS_EVERYWHERE, EVENTS_EVERYWHERE]],
     ['events', { events: { enabled: true } }, ['--events'], [EVENTS_EVERYWHERE]],
     ['pullSecrets', { pullSecrets: { enabled: true } }, ['--pull-secrets'], [PULL_SECRETS]],
+    ['warmUp', { warmUp: { enabled: true } }, ['--warm-up'], [LIST_PODS]],
     ['all three', { tenants: { enabled: true }, events: { enabled: true }, pullSecrets: { enabled: true } }, ['--tenants', '--events', '--pull-secrets'], [CONFIGMAPS_EVERYWHERE, EVENTS_EVERYWHERE, PULL_SECRETS]],
   ])('%s adds its flag and exactly its cluster-wide permissions', (_name, override, flags, rules) => {
     const rendered = renderChart({ values: override as Values });

@@ -95,6 +95,8 @@ export interface FakeKubeApi {
   deleteConfigMap(namespace: string, name: string): boolean;
   putSecret(input: SecretInput): void;
   putServiceAccount(input: ServiceAccountInput): void;
+  /** A pod for cluster-wide pod lists (cache warm-up). */
+  putPod(input: { namespace: string; name: string; spec: Record<string, unknown>; phase?: string }): void;
   /** The current resourceVersion counter. */
   resourceVersion(): number;
   /** Forgets all history: a watch from any resourceVersion older than now gets 410 Gone. */
@@ -267,6 +269,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   const configMaps = new Map<string, StoredConfigMap>();
   const history: HistoryEntry[] = [];
   const secrets = new Map<string, JsonObject>();
+  const pods = new Map<string, JsonObject>();
   const serviceAccounts = new Map<string, JsonObject>();
   const postedEvents: JsonObject[] = [];
   const recorded: RecordedRequest[] = [];
@@ -443,6 +446,16 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       }
       return verb === 'watch' ? handleWatch(request, response, namespace, url.searchParams, selector) : handleList(response, namespace, url.searchParams, selector);
     }
+    if (resource === 'pods' && namespace === undefined && name === undefined && request.method === 'GET') {
+      // Cluster-wide list with limit/continue paging, as the real server pages a large list.
+      const all = [...pods.values()];
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      const start = Number(url.searchParams.get('continue') ?? '0');
+      const page = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
+      const next = limit > 0 && start + limit < all.length ? String(start + limit) : undefined;
+      sendJson(response, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(rv), ...(next ? { continue: next } : {}) }, items: page });
+      return 200;
+    }
     if ((resource === 'secrets' || resource === 'serviceaccounts') && namespace !== undefined && name !== undefined && request.method === 'GET') {
       const store = resource === 'secrets' ? secrets : serviceAccounts;
       const found = store.get(key(namespace, name));
@@ -464,7 +477,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const verb: RequestVerb =
-      request.method === 'POST' ? 'create' : request.method !== 'GET' ? 'other' : isWatch ? 'watch' : url.pathname.endsWith('/configmaps') ? 'list' : 'get';
+      request.method === 'POST' ? 'create' : request.method !== 'GET' ? 'other' : isWatch ? 'watch' : url.pathname.endsWith('/configmaps') || url.pathname.endsWith('/pods') ? 'list' : 'get';
     const remember = (code: number): void => {
       recorded.push({ verb, method: request.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now(), status: code });
     };
@@ -541,6 +554,16 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
         metadata: { name: input.name, namespace: input.namespace, uid: randomUUID(), resourceVersion: String(rv) },
         type: input.type,
         data,
+      });
+    },
+    putPod: (input) => {
+      rv += 1;
+      pods.set(key(input.namespace, input.name), {
+        kind: 'Pod',
+        apiVersion: 'v1',
+        metadata: { name: input.name, namespace: input.namespace, uid: randomUUID(), resourceVersion: String(rv) },
+        spec: input.spec,
+        status: { phase: input.phase ?? 'Running' },
       });
     },
     putServiceAccount: (input) => {
