@@ -16,6 +16,7 @@ const KEY_FILES: Record<string, string> = {
   'bob.pub': 'keys/backup.pub',
   'carol.pub': 'keys/audit.pub',
   'ci.pub': 'keys/backup.pub',
+  'team-a.pub': 'keys/audit.pub',
 };
 const readKeyFile = (path: string) => {
   const fixture = KEY_FILES[basename(path)];
