@@ -61,9 +61,11 @@ export function extractImages(kind: string, object: unknown): Extraction {
     const list = spec[field];
     if (list === undefined || list === null) continue;
     if (!Array.isArray(list)) return { supported: false, why: `${[...specPath, field].join('.')} is not a list` };
+    const pathPrefix = `${specPath.join('.')}.${field}`;
+    const pointerPrefix = `/${specPath.join('/')}/${field}`;
     list.forEach((c: unknown, i) => {
-      const path = `${[...specPath, field].join('.')}[${i}].image`;
-      const pointer = `/${[...specPath, field, String(i), 'image'].join('/')}`;
+      const path = `${pathPrefix}[${i}].image`;
+      const pointer = `${pointerPrefix}/${i}/image`;
       const name = isRecord(c) && typeof c['name'] === 'string' ? c['name'] : `#${i}`;
       // A container without an image string cannot be verified: hand it on as an empty
       // reference so it is denied as invalid rather than silently skipped.

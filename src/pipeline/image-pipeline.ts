@@ -38,6 +38,8 @@ export class ImagePipeline {
   readonly #o: Required<PipelineOptions>;
   readonly #tags: LRUCache<string, Result<ResolvedImage, RegistryError>>;
   readonly #verdicts: LRUCache<string, ImageVerdict>;
+  /** The last cache-only verdict per (policy version, scope, image), with when it stops being valid. */
+  readonly #warm = new Map<string, { readonly verdict: ImageVerdict; readonly until: number; readonly tagged: boolean }>();
   /** What the policy says about an image string in a scope: pure, so cached per policy version. */
   readonly #plans: LRUCache<string, ImagePlan>;
   readonly #resolving = new SingleFlight<Result<ResolvedImage, RegistryError>>();
@@ -74,6 +76,7 @@ export class ImagePipeline {
   }
 
   clear(): void {
+    this.#warm.clear();
     this.#plans.clear();
     this.#tags.clear();
     this.#verdicts.clear();
@@ -109,25 +112,43 @@ export class ImagePipeline {
    * Undefined when anything would have to be fetched.
    */
   cached(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImageVerdict | undefined {
-    const plan = this.#plan(image, policy, scope);
+    const key = planKey(policy, scope, image);
+    const now = this.#o.now();
+    // One map lookup for an image seen lately: its verdict, good until the earlier of the tag's and
+    // the verdict's own expiry (never longer than the caches it was read from).
+    const warm = this.#warm.get(key);
+    if (warm && warm.until > now) {
+      if (warm.tagged) this.#count('tag', 'hit');
+      this.#count('verdict', 'hit');
+      return warm.verdict;
+    }
+    const plan = this.#planAt(key, image, policy, scope);
     if (plan.kind === 'decided') return plan.verdict;
     let digest = plan.ref.digest;
+    let until = Infinity;
+    const tagKey = `${plan.repo.registry}/${plan.repo.repository}:${plan.ref.tag ?? 'latest'}`;
     if (!digest) {
-      const tag = this.#tags.get(`${plan.repo.registry}/${plan.repo.repository}:${plan.ref.tag ?? 'latest'}`);
+      const tag = this.#tags.get(tagKey);
       if (!tag?.ok) return undefined;
       digest = tag.value.digest;
+      until = now + this.#tags.getRemainingTTL(tagKey);
     }
-    const verdict = this.#verdicts.get(`${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${digest}`);
-    if (verdict) {
-      this.#count('tag', 'hit');
-      this.#count('verdict', 'hit');
-    }
+    const verdictKey = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${digest}`;
+    const verdict = this.#verdicts.get(verdictKey);
+    if (!verdict) return undefined;
+    until = Math.min(until, now + this.#verdicts.getRemainingTTL(verdictKey));
+    if (this.#warm.size >= this.#o.maxEntries) this.#warm.clear();
+    this.#warm.set(key, { verdict, until, tagged: plan.ref.digest === undefined });
+    if (!plan.ref.digest) this.#count('tag', 'hit');
+    this.#count('verdict', 'hit');
     return verdict;
   }
 
   #plan(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImagePlan {
-    const labels = scope?.labels ? JSON.stringify(Object.entries(scope.labels).sort()) : '';
-    const key = `${policy.version}\u0000${scope?.namespace ?? ''}\u0000${labels}\u0000${image}`;
+    return this.#planAt(planKey(policy, scope, image), image, policy, scope);
+  }
+
+  #planAt(key: string, image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined): ImagePlan {
     let plan = this.#plans.get(key);
     if (!plan) {
       plan = planImage(image, policy, scope);
@@ -174,4 +195,9 @@ export class ImagePipeline {
       yield [cache, result, count];
     }
   }
+}
+
+function planKey(policy: CompiledPolicy, scope: NamespaceScope | undefined, image: string): string {
+  const labels = scope?.labels ? JSON.stringify(Object.entries(scope.labels).sort()) : '';
+  return `${policy.version}\u0000${scope?.namespace ?? ''}\u0000${labels}\u0000${image}`;
 }

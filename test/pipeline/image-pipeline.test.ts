@@ -67,6 +67,19 @@ maybe('ImagePipeline caches and coalescing', () => {
     await registry.close();
   });
 
+  test('cache-only answers exist once verified, and never outlive the tag or the verdict TTL', async () => {
+    let t = 3_000_000;
+    const { registry, pipeline } = setup(() => t);
+    expect(pipeline.cached(fx.images.signed, policy, undefined)).toBeUndefined();
+    await pipeline.verify(fx.images.signed, policy, undefined, undefined);
+    expect(pipeline.cached(fx.images.signed, policy, undefined)?.outcome).toBe('allowed');
+    expect(pipeline.cached(fx.images.signed, policy, undefined)?.outcome).toBe('allowed'); // served from the warm map
+    t += 1500; // past the 1 s tag TTL: the tag must be resolved again before anything is answered
+    expect(pipeline.cached(fx.images.signed, policy, undefined)).toBeUndefined();
+    expect(registry.stats().requests).toBe(3);
+    await registry.close();
+  });
+
   test('registry failures are never cached', async () => {
     const registry = new RegistryClient({ hosts: { '127.0.0.1:9': { insecureHttp: true } } });
     const pipeline = new ImagePipeline({ registry });
