@@ -60,7 +60,7 @@ export async function startWebhook(o: WebhookStart): Promise<Webhook> {
       name: o.name,
       logFile,
       env: childEnv({ DOCKER_CONFIG: o.dockerConfigDir, SIGNET_LOG_LEVEL: o.logLevel }),
-      args: [...o.nodeArgs, join(o.root, 'dist', 'cli.js'), 'serve', '--policy', o.policyPath, '--tls-cert', o.tls.certPath, '--tls-key', o.tls.keyPath,
+      args: [...o.nodeArgs, join(o.root, 'dist', 'cli.js'), 'serve', '--registry-qps', '10000', '--registry-burst', '10000', '--policy', o.policyPath, '--tls-cert', o.tls.certPath, '--tls-key', o.tls.keyPath,
         '--host', '127.0.0.1', '--port', String(port), '--insecure-registry', o.registryHost],
     });
     const url = `https://127.0.0.1:${port}`;

@@ -10,10 +10,14 @@ export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DI
                     [--tls-cert FILE --tls-key FILE | --local]
                     [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
                     [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
+                    [--registry-qps 50] [--registry-burst 100] [--registry-concurrency 16]
 Trust: a policy file; a mounted ConfigMap directory (policy.yaml plus key files); or ConfigMaps labelled
 signet.dev/trust=cluster in NS watched through the API (--tenants: also signet.dev/trust=tenant in any namespace).
 Environment: SIGNET_POLICY, POD_NAMESPACE, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGNET_PORT, SIGNET_LOG_LEVEL, SIGNET_INSECURE_REGISTRIES.
-Without TLS files, a CA and certificate for localhost are generated into --local-dir (default .signet-local).`;
+Without TLS files, a CA and certificate for localhost are generated into --local-dir (default .signet-local).
+Registry politeness, per registry host: at most --registry-concurrency requests in flight (up to 1000 more wait
+in line; beyond that a lookup fails RATE_LIMITED at once), and a request rate of --registry-qps with bursts of
+--registry-burst. A 429 pauses every request to that host until its Retry-After has passed.`;
 
 export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
@@ -40,6 +44,9 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       'tag-ttl': { type: 'string', default: '30' },
       'verdict-ttl': { type: 'string', default: '600' },
       'negative-ttl': { type: 'string', default: '5' },
+      'registry-qps': { type: 'string', default: '50' },
+      'registry-burst': { type: 'string', default: '100' },
+      'registry-concurrency': { type: 'string', default: '16' },
       ...REGISTRY_FLAGS,
     },
   });
@@ -68,6 +75,14 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const timeoutSeconds = number(values['timeout-seconds'], '--timeout-seconds', 1, 30);
   const port = number(values.port ?? io.env['SIGNET_PORT'] ?? '8443', '--port', 0, 65535);
   const host = values.host ?? (cert ? '0.0.0.0' : '127.0.0.1');
+  const concurrency = integer(values['registry-concurrency'], '--registry-concurrency', 1, 1024);
+  const politeness = {
+    maxRequestsPerSecond: number(values['registry-qps'], '--registry-qps', 0.1, 10_000),
+    burst: integer(values['registry-burst'], '--registry-burst', 1, 100_000),
+    maxConcurrentRequests: concurrency,
+    // As many connections as requests allowed in flight, so the cap is the only limit.
+    connectionsPerHost: concurrency,
+  };
 
   const server = await startServer({
     host,
@@ -81,7 +96,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     timeoutSeconds,
     budgetFraction: 0.8,
     bodyLimitBytes: number(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
-    registry: registryOptions(values, io.env),
+    registry: { ...registryOptions(values, io.env), ...politeness },
     reloadIntervalMs: number(values['reload-interval'], '--reload-interval', 0.05, 3600) * 1000,
     cache: {
       tagTtlMs: number(values['tag-ttl'], '--tag-ttl', 0.001, 86400) * 1000,
@@ -103,5 +118,11 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
 function number(raw: string, flag: string, min: number, max: number): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+function integer(raw: string, flag: string, min: number, max: number): number {
+  const n = number(raw, flag, min, max);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return n;
 }

@@ -15,6 +15,7 @@ import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import { SingleFlight } from '../cache/single-flight.js';
+import { deadlineSignal } from '../registry/limits.js';
 import { err, ok, type Result } from '../util/result.js';
 import { digestFor, planImage, verifyAtDigest, type ImagePlan, type ResolvedImage } from './verify-image.js';
 
@@ -98,7 +99,7 @@ export class ImagePipeline {
       return cached;
     }
     const { promise, joined } = this.#verifying.run(key, async () => {
-      const verdict = await verifyAtDigest(plan, resolved.value, registry, AbortSignal.timeout(this.#o.sharedWorkMs));
+      const verdict = await verifyAtDigest(plan, resolved.value, registry, deadlineSignal(this.#o.sharedWorkMs));
       const ttl = this.#ttlFor(verdict);
       if (ttl > 0) this.#verdicts.set(key, verdict, { ttl });
       return verdict;
@@ -165,7 +166,7 @@ export class ImagePipeline {
       return cached;
     }
     const { promise, joined } = this.#resolving.run(key, async () => {
-      const r = await registry.resolve(repo, tag, { signal: AbortSignal.timeout(this.#o.sharedWorkMs) });
+      const r = await registry.resolve(repo, tag, { signal: deadlineSignal(this.#o.sharedWorkMs) });
       const result: Result<ResolvedImage, RegistryError> = r.ok ? ok({ digest: r.value.digest, descriptor: { mediaType: r.value.mediaType, size: r.value.size } }) : err(r.error);
       if (r.ok) this.#tags.set(key, result);
       else if (r.error.code === 'NOT_FOUND') this.#tags.set(key, result, { ttl: this.#o.negativeTtlMs });

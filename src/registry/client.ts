@@ -18,6 +18,8 @@ import { parseDockerConfigJson } from './credentials.js';
 import { asDigest, digestOf, matchesDigest, referrersTagFor } from './digest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX, checkManifestBody, classifyManifestType } from './media-types.js';
 import { indexDescriptors, nextLinkOf } from './referrers.js';
+import type { HostLimits } from './limits.js';
+import { DEFAULT_HOST_LIMITS, hostLimits } from './limits.js';
 
 const MIB = 1024 * 1024;
 const DEFAULTS = {
@@ -99,13 +101,25 @@ export class RegistryClient {
     }
     const maxRedirects = options.maxRedirects ?? DEFAULTS.maxRedirects;
     if (!Number.isSafeInteger(maxRedirects) || maxRedirects < 0) throw new Error('maxRedirects must be a non-negative integer');
+    const connectionsPerHost = positive(options.connectionsPerHost, DEFAULTS.connectionsPerHost, 'connectionsPerHost');
+    const clientLimits = hostLimits(
+      { maxConcurrent: options.maxConcurrentRequests, maxQueued: options.maxQueuedRequests, requestsPerSecond: options.maxRequestsPerSecond, burst: options.burst },
+      { ...DEFAULT_HOST_LIMITS, maxConcurrent: connectionsPerHost },
+      'registry client',
+    );
+    const limitsByHost = new Map<string, HostLimits>();
+    for (const [registry, config] of this.#hosts) {
+      limitsByHost.set(apiHostOf(registry), hostLimits({ maxConcurrent: config.maxConcurrentRequests, requestsPerSecond: config.maxRequestsPerSecond, burst: config.burst }, clientLimits, `registry ${registry}`));
+    }
     this.#transport = new Transport({
       timeoutMs: this.#limits.requestTimeoutMs,
       maxRedirects,
-      connectionsPerHost: positive(options.connectionsPerHost, DEFAULTS.connectionsPerHost, 'connectionsPerHost'),
+      connectionsPerHost,
       userAgent: options.userAgent ?? DEFAULTS.userAgent,
       caBundleByHost,
+      limitsFor: (host) => limitsByHost.get(host) ?? clientLimits,
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      ...(options.onThrottle ? { onThrottle: options.onThrottle } : {}),
     });
     this.#auth = new Authenticator(this.#transport);
   }
@@ -326,6 +340,11 @@ export class RegistryClient {
 
   stats(): RegistryStats {
     return this.#transport.stats();
+  }
+
+  /** Requests waiting for their turn (a free slot, a token, or the end of a 429 back-off), by host. */
+  waiting(): Map<string, number> {
+    return this.#transport.waiting();
   }
 
   // ---- internals ----

@@ -1,7 +1,9 @@
 // HTTP transport for the registry client: one undici Agent (keep-alive, bounded connections per
 // origin, per-origin trust roots), a deadline on every exchange, manual redirects that never carry
 // credentials to another origin, capped body reads, and mapping of network failures to RegistryError.
-// It knows nothing about manifests or auth flows; it must never buffer an unbounded body.
+// Every exchange first gets its host's permission from the RequestLimiter (concurrency cap, request
+// rate, back-off after a 429); a 429 to an idempotent request is retried when its Retry-After ends
+// before the deadline. It knows nothing about manifests or auth flows; it must never buffer an unbounded body.
 
 import { getCACertificates } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -11,7 +13,9 @@ import type { Result } from '../util/result.js';
 import { ok, err } from '../util/result.js';
 import type { RegistryError } from './types.js';
 import type { RequestContext } from './errors.js';
-import { registryError, summariseErrorBody } from './errors.js';
+import { quoteServerText, registryError, summariseErrorBody } from './errors.js';
+import type { Admission, HostLimits, ThrottleObserver } from './limits.js';
+import { DEFAULT_HOST_LIMITS, MIN_USEFUL_MS, RequestLimiter, deadlineOf, retryAfterDelayMs } from './limits.js';
 
 export interface TransportOptions {
   readonly timeoutMs: number;
@@ -22,6 +26,13 @@ export interface TransportOptions {
   readonly caBundleByHost: ReadonlyMap<string, string>;
   /** Told about every exchange (time to response headers), for metrics. */
   readonly onRequest?: RequestObserver;
+  /**
+   * Politeness limits by host as it appears in URLs (API host, token realm host, redirect target).
+   * Default: DEFAULT_HOST_LIMITS with maxConcurrent = connectionsPerHost.
+   */
+  readonly limitsFor?: (host: string) => HostLimits;
+  /** Told when a request meets a 429, is held back by the rate limit, or finds the queue full. */
+  readonly onThrottle?: ThrottleObserver;
 }
 
 export type RequestObserver = (event: { readonly host: string; readonly kind: string; readonly outcome: string; readonly seconds: number }) => void;
@@ -60,6 +71,11 @@ export interface IncomingResponse {
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 const ERROR_BODY_LIMIT = 4096;
 
+/** Retries of one request after 429s that named a Retry-After; a 429 without one is retried once. */
+const MAX_THROTTLE_RETRIES = 2;
+/** Back-off after a 429 that gave no (readable) Retry-After. */
+const DEFAULT_BACKOFF_MS = 1000;
+
 const TLS_ERROR = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
 
 /** A single header value; repeated headers are joined (RFC 9110 list syntax). */
@@ -94,11 +110,14 @@ function errorCodeOf(error: unknown): string | undefined {
 export class Transport {
   readonly #options: TransportOptions;
   readonly #agent: Agent;
+  readonly #limiter: RequestLimiter;
   #requests = 0;
   readonly #byKind = new Map<string, number>();
 
   constructor(options: TransportOptions) {
     this.#options = options;
+    const fallbackLimits: HostLimits = { ...DEFAULT_HOST_LIMITS, maxConcurrent: options.connectionsPerHost };
+    this.#limiter = new RequestLimiter(options.limitsFor ?? (() => fallbackLimits), options.onThrottle);
     const defaultRoots = getCACertificates('default');
     this.#agent = new Agent({
       connections: options.connectionsPerHost,
@@ -123,7 +142,13 @@ export class Transport {
     return { requests: this.#requests, byKind: Object.fromEntries(this.#byKind) };
   }
 
+  /** Requests waiting for their turn, by host. */
+  waiting(): Map<string, number> {
+    return this.#limiter.waiting();
+  }
+
   async close(): Promise<void> {
+    this.#limiter.close();
     // A graceful close waits for in-flight requests; those are bounded by their deadlines, but do not wait forever.
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'timeout'>((resolve) => {
@@ -136,17 +161,25 @@ export class Transport {
 
   /**
    * Sends a request and follows redirects (when asked) up to maxRedirects. The returned response's body is
-   * still unread: call readBody or discard. Each hop gets its own deadline of timeoutMs, always also bounded
-   * by the caller's signal.
+   * still unread: call readBody or discard. Each hop gets its own deadline of timeoutMs (waiting for the
+   * host's turn included), always also bounded by the caller's signal. A 429 to a GET or HEAD is retried
+   * (at most twice) when its Retry-After ends before the deadline; otherwise the 429 is returned as is.
    */
   async send(request: OutgoingRequest, context: RequestContext, callerSignal?: AbortSignal): Promise<Result<IncomingResponse, RegistryError>> {
+    const callerDeadline = deadlineOf(callerSignal) ?? Infinity;
+    const idempotent = request.method === 'GET' || request.method === 'HEAD';
     let url = request.url;
-    for (let hop = 0; ; hop++) {
+    let hop = 0;
+    let throttleRetries = 0;
+    for (;;) {
       if (url.protocol !== 'https:' && !(url.protocol === 'http:' && request.allowPlainHttp)) {
         return err(registryError('UNSUPPORTED', context, `refused to send ${context.what} to ${url.protocol}//${url.host}: only https is allowed unless the registry is configured insecureHttp`));
       }
       const deadline = this.#deadline(callerSignal);
       if (deadline.signal.aborted) return err(this.#abortError(deadline, context, url));
+      const waitStarted = performance.now();
+      const admission = await this.#limiter.acquire(url.host, deadline.signal, Math.min(callerDeadline, waitStarted + this.#options.timeoutMs));
+      if (admission.kind !== 'admitted') return err(this.#refusal(admission, deadline, performance.now() - waitStarted, context, url));
 
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, ...request.headers };
       // Credentials belong to one origin; a redirect to object storage or any other host must not receive them.
@@ -165,11 +198,32 @@ export class Transport {
           signal: deadline.signal,
         });
       } catch (error) {
+        admission.release();
         const failure = this.#transportError(error, deadline, context, url);
         this.#options.onRequest?.({ host: url.host, kind: request.kind, outcome: failure.code.toLowerCase(), seconds: (performance.now() - started) / 1000 });
         return err(failure);
       }
       this.#options.onRequest?.({ host: url.host, kind: request.kind, outcome: String(response.statusCode), seconds: (performance.now() - started) / 1000 });
+
+      if (response.statusCode === 429) {
+        const retryAfterText = headerValue(response.headers, 'retry-after');
+        const retryAfterMs = retryAfterDelayMs(retryAfterText);
+        const waitMs = retryAfterMs ?? DEFAULT_BACKOFF_MS;
+        // Every other request to this host now waits too, instead of each discovering the 429 for itself.
+        this.#limiter.backOff(url.host, waitMs, retryAfterText === undefined ? undefined : quoteServerText(retryAfterText, 40));
+        this.#options.onThrottle?.({ host: url.host, reason: '429' });
+        const retriesAllowed = retryAfterMs === undefined ? 1 : MAX_THROTTLE_RETRIES;
+        const now = performance.now();
+        const retryFits = now + waitMs + MIN_USEFUL_MS <= Math.min(callerDeadline, now + this.#options.timeoutMs);
+        if (idempotent && throttleRetries < retriesAllowed && retryFits) {
+          throttleRetries++;
+          await discard(response.body);
+          admission.release();
+          continue;
+        }
+      }
+      // The slot is held until the body is consumed or dropped: until then the exchange still occupies the registry.
+      releaseWhenDone(response.body, admission.release, deadline.signal);
 
       if (!request.followRedirects || !REDIRECT_STATUSES.has(response.statusCode)) {
         return ok({ status: response.statusCode, headers: response.headers, url, body: response.body, deadline });
@@ -188,6 +242,7 @@ export class Transport {
       } catch {
         return err(registryError('BAD_CONTENT', context, `redirected ${context.what} to an invalid location`, response.statusCode));
       }
+      hop++;
     }
   }
 
@@ -263,6 +318,44 @@ export class Transport {
     return registryError('TIMEOUT', context, `did not answer ${context.what} within ${this.#options.timeoutMs} ms${atHost(context, url)}`);
   }
 
+  /** Why a request never left: the limiter said no, or the deadline passed while it waited its turn. */
+  #refusal(admission: Exclude<Admission, { kind: 'admitted' }>, deadline: Deadline, waitedMs: number, context: RequestContext, url: URL): RegistryError {
+    const where = atHost(context, url);
+    switch (admission.kind) {
+      case 'out-of-time': {
+        if (deadline.caller?.aborted === true) {
+          return registryError('TIMEOUT', context, `request for ${context.what} was cancelled while waiting for its turn${where}: the caller's deadline passed`);
+        }
+        const { maxConcurrent, requestsPerSecond } = admission.limits;
+        return registryError(
+          'TIMEOUT',
+          context,
+          `had no turn for ${context.what} before its deadline: waited ${Math.round(waitedMs)} ms behind other requests to ${url.host} (at most ${maxConcurrent} in flight, ${requestsPerSecond}/s)`,
+        );
+      }
+      case 'queue-full':
+        return registryError(
+          'RATE_LIMITED',
+          context,
+          `not asked for ${context.what}: ${admission.queued} requests are already waiting for ${url.host} (at most ${admission.limits.maxConcurrent} in flight, ${admission.limits.maxQueued} queued)`,
+        );
+      case 'rate-limited': {
+        const left = `${seconds(admission.budgetMs)} s left before the deadline`;
+        if (admission.backoff !== undefined) {
+          const asked = admission.backoff.retryAfter === undefined ? 'answered 429 without Retry-After' : `answered 429 with Retry-After ${admission.backoff.retryAfter}`;
+          return registryError('RATE_LIMITED', context, `not asked for ${context.what}: ${url.host} ${asked}; its back-off ends in ${seconds(admission.waitMs)} s, ${left}`);
+        }
+        return registryError(
+          'RATE_LIMITED',
+          context,
+          `not asked for ${context.what}: the request-rate limit for ${url.host} (${admission.limits.requestsPerSecond}/s, burst ${admission.limits.burst}) would hold it ${seconds(admission.waitMs)} s, ${left}`,
+        );
+      }
+      case 'closed':
+        return registryError('UNREACHABLE', context, `not asked for ${context.what}: the registry client is closed`);
+    }
+  }
+
   #transportError(error: unknown, deadline: Deadline, context: RequestContext, url: URL): RegistryError {
     if (deadline.caller?.aborted === true || deadline.timeout.aborted) return this.#abortError(deadline, context, url);
     const code = errorCodeOf(error) ?? 'unknown error';
@@ -290,6 +383,28 @@ export class Transport {
         return registryError('UNREACHABLE', context, `connection failed for ${context.what}${where} (${code})`);
     }
   }
+}
+
+function seconds(ms: number): string {
+  return (Math.max(0, ms) / 1000).toFixed(1);
+}
+
+/**
+ * Calls `release` once, when the body has ended, failed or been dropped, or at the deadline (which undici
+ * enforces on the body too, so a body nobody reads still gives its slot back in time).
+ */
+function releaseWhenDone(body: Dispatcher.ResponseData['body'], release: () => void, deadline: AbortSignal): void {
+  const done = (): void => {
+    deadline.removeEventListener('abort', done);
+    release();
+  };
+  if (body.destroyed || deadline.aborted) {
+    release();
+    return;
+  }
+  body.once('close', done);
+  body.once('end', done);
+  deadline.addEventListener('abort', done, { once: true });
 }
 
 function atHost(context: RequestContext, url: URL): string {

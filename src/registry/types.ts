@@ -68,7 +68,16 @@ export interface RegistryHostConfig {
   resolveWith?: 'GET' | 'HEAD';
   /** Takes precedence over credentials from `dockerConfigJson`. */
   credentials?: RegistryCredentials;
+  /** Request rate to this registry's API host (token bucket refill). Default: the client's maxRequestsPerSecond. */
+  maxRequestsPerSecond?: number;
+  /** Requests that may go at once after a quiet spell. Default: the client's burst. */
+  burst?: number;
+  /** Requests in flight at once to this registry's API host. Default: the client's maxConcurrentRequests. */
+  maxConcurrentRequests?: number;
 }
+
+/** Why a request was throttled: the registry answered 429, our rate limit held it back, or the host's queue was full. */
+export type ThrottleReason = '429' | 'rate-limit' | 'queue-full';
 
 export interface RegistryClientOptions {
   /** Told about every HTTP exchange with a registry (host, kind of request, status or error, seconds), for metrics. */
@@ -91,6 +100,18 @@ export interface RegistryClientOptions {
   connectionsPerHost?: number;
   /** Default `signet/<version>`. */
   userAgent?: string;
+  /**
+   * Politeness, per host (registry API host, token realm, redirect target): requests in flight at once
+   * (default connectionsPerHost), with at most maxQueuedRequests waiting behind them (default 1000; more are
+   * refused RATE_LIMITED at once); a token bucket of maxRequestsPerSecond (default 50) and burst (default 100).
+   * Per-registry values in `hosts` override these for that registry's API host.
+   */
+  maxConcurrentRequests?: number;
+  maxQueuedRequests?: number;
+  maxRequestsPerSecond?: number;
+  burst?: number;
+  /** Told when a request meets a 429, is held back by the rate limit (waited or refused), or finds its host's queue full. */
+  onThrottle?: (event: { readonly host: string; readonly reason: ThrottleReason }) => void;
 }
 
 export interface RegistryStats {

@@ -1,6 +1,8 @@
 // The review's time budget. The API server gives up after timeoutSeconds; we answer by a
 // fraction of it so a slow registry produces our denial (with a reason), never its timeout.
 
+import { rememberDeadline } from '../registry/limits.js';
+
 export interface Deadline {
   readonly signal: AbortSignal;
   readonly ms: number;
@@ -12,6 +14,8 @@ export interface Deadline {
 export function startDeadline(ms: number): Deadline {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`deadline of ${ms} ms reached`)), ms);
+  // Lets the registry client know how long it may wait for a turn (429 pauses, rate limits).
+  rememberDeadline(controller.signal, performance.now() + ms);
   timer.unref();
   return {
     signal: controller.signal,

@@ -131,6 +131,17 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       metrics.registryRequests.inc({ registry: e.host, kind: e.kind, outcome: e.outcome });
       metrics.registrySeconds.observe({ registry: e.host, kind: e.kind }, e.seconds);
     },
+    onThrottle: (e) => metrics.registryThrottled.inc({ registry: e.host, reason: e.reason }),
+  });
+  new Gauge({
+    name: 'signet_registry_queue_waiting',
+    help: 'Registry requests waiting for their turn (a free slot, a rate-limit token or the end of a 429 back-off), by registry host.',
+    labelNames: ['registry'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const [host, waiting] of registry.waiting()) this.set({ registry: host }, waiting);
+    },
   });
   const pipeline = new ImagePipeline({
     registry,

@@ -9,6 +9,7 @@ export interface Metrics {
   readonly imageVerdicts: Counter<'outcome' | 'code' | 'mode'>;
   readonly registryRequests: Counter<'registry' | 'kind' | 'outcome'>;
   readonly registrySeconds: Histogram<'registry' | 'kind'>;
+  readonly registryThrottled: Counter<'registry' | 'reason'>;
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly policyInfo: Gauge<'name' | 'version'>;
   readonly policyLoads: Counter<'result'>;
@@ -40,6 +41,12 @@ export function createMetrics(): Metrics {
       help: 'Registry request latency.',
       labelNames: ['registry', 'kind'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    registryThrottled: new Counter({
+      name: 'signet_registry_throttled_total',
+      help: 'Registry requests throttled, by registry host and reason (429: the registry answered 429; rate-limit: held back or refused by our request-rate limit or a 429 back-off; queue-full: refused because too many were waiting).',
+      labelNames: ['registry', 'reason'],
       registers: [registry],
     }),
     cacheLookups: new Counter({
