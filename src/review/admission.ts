@@ -146,7 +146,12 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
     return {
       response: { uid: request.uid, allowed: true, ...(boundedWarnings.length > 0 ? { warnings: boundedWarnings } : {}) },
       outcome: 'allowed',
-      reason: tolerated[0]?.verdict.outcome === 'denied' ? `tolerated ${tolerated[0].verdict.code}` : 'verified',
+      reason:
+        tolerated[0]?.verdict.outcome === 'denied'
+          ? `tolerated ${tolerated[0].verdict.code}`
+          : verdicts.every((cv) => cv.verdict.outcome === 'allowed' && cv.verdict.basis === 'verified')
+            ? 'verified'
+            : 'not verified (exempt or unmatched-allow)',
       object,
       verdicts,
       tolerated,

@@ -11,11 +11,14 @@ import { pinningPatch } from '../review/pin.js';
 import { modeOf } from '../review/admission.js';
 import type { ContainerVerdict } from '../review/message.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { DecisionLog } from '../telemetry/decision-log.js';
 import type { HttpsServerOptions } from './tls-options.js';
 import type { RegistryCredentials } from '../registry/types.js';
 
 export interface AppOptions {
   readonly logger: Logger;
+  /** Where the one-line-per-decision log goes; default: logger.info. */
+  readonly decisionLog?: DecisionLog;
   readonly metrics: Metrics;
   /** The policy in force, or undefined before the first successful load (then /readyz is 503). */
   readonly policy: () => CompiledPolicy | undefined;
@@ -144,7 +147,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     o.metrics.reviews.inc({ endpoint: 'imagepolicy', outcome: decision.outcome, reason: decision.outcome === 'denied' ? decision.reason : 'none' });
     o.metrics.reviewSeconds.observe({ endpoint: 'imagepolicy' }, seconds(started));
     countVerdicts(o, decision.verdicts, policy);
-    o.logger.info(
+    log(o)(
       { endpoint: 'imagepolicy', namespace: parsed.value.namespace, images: decision.verdicts.map(summary), verdict: decision.outcome, reason: decision.reason },
       'image review',
     );
@@ -183,10 +186,14 @@ function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: C
   o.metrics.reviewSeconds.observe({ endpoint }, seconds(started));
   countVerdicts(o, d.verdicts, policy);
   if (d.outcome === 'skipped') return;
-  o.logger.info(
+  log(o)(
     { endpoint, uid, namespace, object: d.object, dryRun, images: d.verdicts.map(summary), verdict: d.outcome, reason: d.reason, policy: policy.name, policyVersion: policy.version },
     'admission decision',
   );
+}
+
+function log(o: AppOptions): DecisionLog {
+  return o.decisionLog ?? ((fields, msg) => o.logger.info(fields, msg));
 }
 
 function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {

@@ -11,6 +11,7 @@ import type { RegistryClientOptions } from '../registry/types.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { Gauge } from 'prom-client';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { createDecisionLog } from '../telemetry/decision-log.js';
 import { buildApp } from './app.js';
 import { generateSelfSignedTls } from './self-signed.js';
 import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
@@ -65,8 +66,10 @@ export interface RunningServer {
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
   // Decision lines are written asynchronously in batches: a synchronous write per review to a pipe
   // cost more CPU than the review itself. close() flushes what is buffered.
-  const logger =
-    config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base: { app: 'signet' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  const destination = config.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const base = { app: 'signet' };
+  const logger = config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base }, destination);
+  const decisionLog = createDecisionLog(logger, destination, base);
   const metrics = createMetrics();
 
   let material: { cert: string; key: string };
@@ -164,6 +167,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   });
   const app = buildApp({
     logger,
+    decisionLog,
     metrics,
     policy: () => source.current()?.cluster,
     verify: (image, scope, signal, credentials) => {
