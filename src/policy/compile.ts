@@ -48,6 +48,8 @@ import { compileDctVerifier } from './verifiers/dct.js';
 import { compileSigstoreVerifier } from './verifiers/sigstore.js';
 import type { VerifierCompileContext, VerifierProblem } from './verifiers/context.js';
 
+import { FrozenMap } from '../util/frozen-map.js';
+
 /** Exempt when the policy does not say: the control plane's own pods must never wait on a registry. */
 const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ['kube-system'];
 
@@ -80,38 +82,6 @@ function items(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-/** A Map that cannot be changed after construction (Object.freeze does not stop Map#set). */
-class FrozenMap<K, V> implements ReadonlyMap<K, V> {
-  readonly #map: Map<K, V>;
-  constructor(entriesList: Iterable<readonly [K, V]>) {
-    this.#map = new Map(entriesList);
-    Object.freeze(this);
-  }
-  get size(): number {
-    return this.#map.size;
-  }
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-  has(key: K): boolean {
-    return this.#map.has(key);
-  }
-  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void): void {
-    this.#map.forEach((value, key) => callback(value, key, this));
-  }
-  entries(): MapIterator<[K, V]> {
-    return this.#map.entries();
-  }
-  keys(): MapIterator<K> {
-    return this.#map.keys();
-  }
-  values(): MapIterator<V> {
-    return this.#map.values();
-  }
-  [Symbol.iterator](): MapIterator<[K, V]> {
-    return this.#map[Symbol.iterator]();
-  }
-}
 
 /** Loads the keys map: every entry that has the right shape is parsed; every failure becomes a problem. */
 function compileKeys(keysDoc: unknown, context: CompileContext, problems: RawProblem[]): Map<string, TrustedKey> {

@@ -17,6 +17,7 @@ import type { CompiledTenantPolicy } from '../policy/tenants.js';
 import type { CompiledPolicy, PolicyLoadError, PolicyProblem } from '../policy/types.js';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
+import { FrozenMap } from '../util/frozen-map.js';
 
 /** The data key holding a policy. */
 export const POLICY_KEY = 'policy.yaml';
@@ -71,38 +72,6 @@ function describeOrigins(origins: readonly TrustOrigin[]): string {
   return origins.map(describeOrigin).join(', ');
 }
 
-/** A Map that cannot be changed after construction (Object.freeze does not stop Map#set). */
-class FrozenMap<K, V> implements ReadonlyMap<K, V> {
-  readonly #map: Map<K, V>;
-  constructor(entries: Iterable<readonly [K, V]>) {
-    this.#map = new Map(entries);
-    Object.freeze(this);
-  }
-  get size(): number {
-    return this.#map.size;
-  }
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-  has(key: K): boolean {
-    return this.#map.has(key);
-  }
-  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void): void {
-    this.#map.forEach((value, key) => callback(value, key, this));
-  }
-  entries(): MapIterator<[K, V]> {
-    return this.#map.entries();
-  }
-  keys(): MapIterator<K> {
-    return this.#map.keys();
-  }
-  values(): MapIterator<V> {
-    return this.#map.values();
-  }
-  [Symbol.iterator](): MapIterator<[K, V]> {
-    return this.#map[Symbol.iterator]();
-  }
-}
 
 function hashFields(fields: readonly string[]): string {
   const hash = createHash('sha256');
