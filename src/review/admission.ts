@@ -13,6 +13,9 @@ import { fixFor } from '../verdict/explain.js';
 /** Registry credentials by registry host, e.g. from the pod's own imagePullSecrets. */
 export type PullCredentials = ReadonlyMap<string, RegistryCredentials>;
 
+/** Allowed images whose signatures stop counting sooner than this get an admission warning. */
+export const EXPIRY_WARNING_MS = 7 * 24 * 60 * 60 * 1000;
+
 export type ImageVerifier = (image: string, scope: NamespaceScope, signal: AbortSignal, credentials?: PullCredentials) => Promise<ImageVerdict>;
 
 /** Answers from caches alone (synchronously), or undefined when the image needs the full path. */
@@ -124,6 +127,10 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
   for (const cv of verdicts) {
     const v = cv.verdict;
     if (v.outcome === 'allowed') {
+      // Certificates and trust metadata expire: say so while there is still time to re-sign.
+      if (v.validUntil !== undefined && Date.parse(v.validUntil) - Date.now() < EXPIRY_WARNING_MS) {
+        warnings.push(clip(`signet: ${cv.container.container} (${v.image}) signature material expires at ${v.validUntil}; re-sign soon`, MAX_WARNING_CHARS));
+      }
       if (v.basis !== 'verified') warnings.push(clip(`signet: ${cv.container.container} (${v.image}) allowed without verification (${v.basis === 'exempt' ? `exempt by rule ${v.rule}` : 'no rule matched'})`, MAX_WARNING_CHARS));
       continue;
     }
