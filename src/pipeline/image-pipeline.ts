@@ -76,13 +76,6 @@ export class ImagePipeline {
     return { tags: this.#tags.size, verdicts: this.#verdicts.size, verdictBytes: this.#verdicts.calculatedSize };
   }
 
-  clear(): void {
-    this.#warm.clear();
-    this.#plans.clear();
-    this.#tags.clear();
-    this.#verdicts.clear();
-  }
-
   /**
    * `registry`: a client carrying the pod's own pull credentials, when they are used. Results are
    * cached across namespaces all the same: signatures do not depend on who fetched them.
