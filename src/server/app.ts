@@ -11,7 +11,7 @@ import { pinningPatch } from '../review/pin.js';
 import { modeOf } from '../review/admission.js';
 import type { ContainerVerdict } from '../review/message.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { DecisionLog } from '../telemetry/decision-log.js';
+import { createDecisionLog, type DecisionLog } from '../telemetry/decision-log.js';
 import type { HttpsServerOptions } from './tls-options.js';
 import type { RegistryCredentials } from '../registry/types.js';
 
@@ -186,14 +186,32 @@ function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: C
   o.metrics.reviewSeconds.observe({ endpoint }, seconds(started));
   countVerdicts(o, d.verdicts, policy);
   if (d.outcome === 'skipped') return;
-  log(o)(
-    { endpoint, uid, namespace, object: d.object, dryRun, images: d.verdicts.map(summary), verdict: d.outcome, reason: d.reason, policy: policy.name, policyVersion: policy.version },
+  log(o).withImages(
+    { endpoint, uid, namespace, object: d.object, dryRun, verdict: d.outcome, reason: d.reason, policy: policy.name, policyVersion: policy.version },
+    imagesJson(d.verdicts),
     'admission decision',
   );
 }
 
 function log(o: AppOptions): DecisionLog {
-  return o.decisionLog ?? ((fields, msg) => o.logger.info(fields, msg));
+  return o.decisionLog ?? createDecisionLog(o.logger);
+}
+
+/** Verdicts are shared by every review that hits the cache, so their log text is serialised once. */
+const verdictJson = new WeakMap<object, string>();
+
+function imagesJson(verdicts: readonly ContainerVerdict[]): string {
+  const parts: string[] = [];
+  for (const cv of verdicts) {
+    let text = verdictJson.get(cv.verdict);
+    if (text === undefined) {
+      const { container: _container, ...rest } = summary(cv);
+      text = JSON.stringify(rest).slice(1, -1);
+      verdictJson.set(cv.verdict, text);
+    }
+    parts.push(`{"container":${JSON.stringify(cv.container.container)},${text}}`);
+  }
+  return `[${parts.join(',')}]`;
 }
 
 function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {

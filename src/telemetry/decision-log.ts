@@ -4,15 +4,31 @@
 // generic serialiser (make bench, warm cache).
 import type { Logger } from 'pino';
 
-export type DecisionLog = (fields: Readonly<Record<string, unknown>>, msg: string) => void;
+export interface DecisionLog {
+  (fields: Readonly<Record<string, unknown>>, msg: string): void;
+  /** The same line with an `images` field given as ready JSON text (its parts are memoised per verdict). */
+  withImages(fields: Readonly<Record<string, unknown>>, imagesJson: string, msg: string): void;
+}
 
 /** pino's numeric level for info. */
 const INFO = 30;
 
 export function createDecisionLog(logger: Logger, destination?: { write(line: string): unknown }, base: Readonly<Record<string, unknown>> = {}): DecisionLog {
-  if (!destination) return (fields, msg) => logger.info(fields, msg);
-  return (fields, msg) => {
+  if (!destination) {
+    const viaLogger = (fields: Readonly<Record<string, unknown>>, msg: string): void => logger.info(fields, msg);
+    return Object.assign(viaLogger, {
+      withImages: (fields: Readonly<Record<string, unknown>>, imagesJson: string, msg: string) => logger.info({ ...fields, images: JSON.parse(imagesJson) as unknown }, msg),
+    });
+  }
+  const write = (fields: Readonly<Record<string, unknown>>, msg: string): void => {
     if (!logger.isLevelEnabled('info')) return;
     destination.write(`${JSON.stringify({ level: INFO, time: Date.now(), ...base, ...fields, msg })}\n`);
   };
+  return Object.assign(write, {
+    withImages: (fields: Readonly<Record<string, unknown>>, imagesJson: string, msg: string) => {
+      if (!logger.isLevelEnabled('info')) return;
+      const head = JSON.stringify({ level: INFO, time: Date.now(), ...base, ...fields });
+      destination.write(`${head.slice(0, -1)},"images":${imagesJson},"msg":${JSON.stringify(msg)}}\n`);
+    },
+  });
 }

@@ -19,3 +19,11 @@ test('nothing is written when info is disabled', () => {
   createDecisionLog(pino({ level: 'warn' }, destination), destination)({ uid: 'x' }, 'admission decision');
   expect(lines).toEqual([]);
 });
+
+test('withImages splices ready JSON for the images field into a valid line', () => {
+  const lines: string[] = [];
+  const destination = { write: (line: string) => lines.push(line) };
+  const log = createDecisionLog(pino({ level: 'info' }, destination), destination, { app: 'signet' });
+  log.withImages({ uid: 'u1' }, '[{"container":"a","image":"x:1"}]', 'admission decision');
+  expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, app: 'signet', uid: 'u1', images: [{ container: 'a', image: 'x:1' }], msg: 'admission decision' });
+});
