@@ -81,7 +81,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
   });
 
   const admissionRoute = (endpoint: 'validate' | 'mutate') => async (req: FastifyRequest, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const parsed = parseAdmissionReview(req.body);
     if (!parsed.ok) {
       o.metrics.reviews.inc({ endpoint, outcome: 'bad-request', reason: 'BAD_REQUEST' });
@@ -133,7 +133,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
   app.post('/mutate/ns-labels/:labels', admissionRoute('mutate'));
 
   app.post('/imagepolicy', async (req, reply) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const parsed = parseImageReview(req.body);
     if (!parsed.ok) {
       o.metrics.reviews.inc({ endpoint: 'imagepolicy', outcome: 'bad-request', reason: 'BAD_REQUEST' });
@@ -181,7 +181,7 @@ function budgetFor(req: FastifyRequest, o: AppOptions): number {
   return Math.max(50, Math.floor(seconds * 1000 * o.budgetFraction));
 }
 
-function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: CompiledPolicy, namespace: string | undefined, uid: string, dryRun: boolean, started: bigint): void {
+function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: CompiledPolicy, namespace: string | undefined, uid: string, dryRun: boolean, started: number): void {
   o.metrics.reviews.inc({ endpoint, outcome: d.outcome, reason: d.outcome === 'denied' ? d.reason : 'none' });
   o.metrics.reviewSeconds.observe({ endpoint }, seconds(started));
   countVerdicts(o, d.verdicts, policy);
@@ -216,7 +216,7 @@ function imagesJson(verdicts: readonly ContainerVerdict[]): string {
 
 function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {
   for (const { verdict } of verdicts) {
-    o.metrics.imageVerdicts.inc({ outcome: verdict.outcome, code: verdict.outcome === 'denied' ? verdict.code : 'none', mode: modeOf(policy, verdict) });
+    o.metrics.countImageVerdict(verdict.outcome, verdict.outcome === 'denied' ? verdict.code : 'none', modeOf(policy, verdict));
   }
 }
 
@@ -237,6 +237,6 @@ function objectUid(object: Record<string, unknown> | undefined): string | undefi
   return typeof uid === 'string' && uid.length > 0 ? uid : undefined;
 }
 
-function seconds(started: bigint): number {
-  return Number(process.hrtime.bigint() - started) / 1e9;
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000;
 }

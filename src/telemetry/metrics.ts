@@ -18,13 +18,22 @@ export interface Metrics {
    * labelled metrics per image) and read when /metrics is scraped.
    */
   addLookupSource(source: () => Iterable<readonly [cache: string, result: string, count: number]>): void;
+  /** Per-image verdicts, counted as plain integers on the hot path and exported at scrape time. */
+  countImageVerdict(outcome: string, code: string, mode: string): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   const lookupSources: (() => Iterable<readonly [string, string, number]>)[] = [];
+  const verdictCounts = new Map<string, { outcome: string; code: string; mode: string; count: number }>();
   const m: Metrics = {
     addLookupSource: (source) => void lookupSources.push(source),
+    countImageVerdict: (outcome, code, mode) => {
+      const key = `${outcome}\u0000${code}\u0000${mode}`;
+      const entry = verdictCounts.get(key);
+      if (entry) entry.count++;
+      else verdictCounts.set(key, { outcome, code, mode, count: 1 });
+    },
     registry,
     reviews: new Counter({ name: 'signet_reviews_total', help: 'Admission and image reviews answered, by endpoint, outcome and reason code.', labelNames: ['endpoint', 'outcome', 'reason'], registers: [registry] }),
     reviewSeconds: new Histogram({
@@ -34,7 +43,16 @@ export function createMetrics(): Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    imageVerdicts: new Counter({ name: 'signet_image_verdicts_total', help: 'Per-image verdicts, by outcome, deny code and rule mode.', labelNames: ['outcome', 'code', 'mode'], registers: [registry] }),
+    imageVerdicts: new Counter({
+      name: 'signet_image_verdicts_total',
+      help: 'Per-image verdicts, by outcome, deny code and rule mode.',
+      labelNames: ['outcome', 'code', 'mode'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { outcome, code, mode, count } of verdictCounts.values()) this.inc({ outcome, code, mode }, count);
+      },
+    }),
     registryRequests: new Counter({ name: 'signet_registry_requests_total', help: 'HTTP requests to registries, by registry host, kind and outcome.', labelNames: ['registry', 'kind', 'outcome'], registers: [registry] }),
     registrySeconds: new Histogram({
       name: 'signet_registry_request_duration_seconds',
