@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { loadPolicyFile } from '../policy/load.js';
 import type { CompiledPolicy } from '../policy/types.js';
+import { pollEvery } from '../util/poll.js';
 
 export interface PolicyWatcher {
   stop(): void;
@@ -33,14 +34,5 @@ export async function watchPolicyFile(path: string, intervalMs: number, events: 
     events.onLoad(result.value);
   };
   await load();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void load().finally(() => {
-      busy = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return pollEvery(intervalMs, load);
 }

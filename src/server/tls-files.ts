@@ -4,6 +4,7 @@
 import { createSecureContext } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { pollEvery } from '../util/poll.js';
 
 export interface TlsMaterial {
   readonly cert: string;
@@ -34,11 +35,8 @@ export function watchTlsFiles(
   onError: (error: Error) => void,
 ): TlsWatcher {
   let current = fingerprint(initial);
-  let busy = false;
   let lastError = '';
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
+  return pollEvery(intervalMs, () =>
     readTlsFiles(certPath, keyPath)
       .then((material) => {
         lastError = '';
@@ -52,13 +50,8 @@ export function watchTlsFiles(
         // Report each distinct problem once, not every poll.
         if (message !== lastError) onError(e instanceof Error ? e : new Error(message));
         lastError = message;
-      })
-      .finally(() => {
-        busy = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+      }),
+  );
 }
 
 function fingerprint(m: TlsMaterial): string {

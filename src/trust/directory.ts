@@ -17,6 +17,7 @@ import type { CompiledPolicy } from '../policy/types.js';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { compileClusterTrust } from './compose.js';
+import { pollEvery } from '../util/poll.js';
 
 /** A ConfigMap holds at most 1 MiB; a directory with far more than that is not a ConfigMap volume. */
 const MAX_FILES = 256;
@@ -176,14 +177,5 @@ export async function watchTrustDirectory(dir: string, intervalMs: number, event
   };
 
   await load();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void load().finally(() => {
-      busy = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return pollEvery(intervalMs, load);
 }
