@@ -253,7 +253,8 @@ async function main(): Promise<number> {
     await registry?.stop();
     registryToStop = undefined;
     await stopAll();
-    if (failed) progress(`child process logs kept in ${logDir}`);
+    // BENCH_KEEP_LOGS=1 keeps them after a good run too, e.g. to read the decision lines.
+    if (failed || process.env['BENCH_KEEP_LOGS'] === '1') progress(`child process logs kept in ${logDir}`);
     else rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -92,13 +92,13 @@ export async function startWebhook(o: WebhookStart): Promise<Webhook> {
   }
 }
 
-export async function startBaseline(root: string, tls: TlsFiles, logDir: string): Promise<ServerUnderTest> {
+export async function startBaseline(root: string, tls: TlsFiles, logDir: string, nodeArgs: readonly string[] = []): Promise<ServerUnderTest> {
   const { child, announcement } = await spawnAnnouncing(
     {
       name: 'baseline',
       logFile: join(logDir, 'baseline.log'),
       env: childEnv({}),
-      args: [join(root, 'dist-bench', 'bench', 'baseline-server.js'), '--tls-cert', tls.certPath, '--tls-key', tls.keyPath],
+      args: [...nodeArgs, join(root, 'dist-bench', 'bench', 'baseline-server.js'), '--tls-cert', tls.certPath, '--tls-key', tls.keyPath],
     },
     READY_TIMEOUT_MS,
   );

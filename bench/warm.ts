@@ -1,6 +1,7 @@
 // Section 1, warm cache: closed-loop autocannon load of one realistic Pod review (three signed images,
 // verdicts already cached) against the webhook and against the bare fastify ceiling, cell by cell,
 // the two servers alternating so drift on a noisy machine hits both alike.
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { BenchContext } from './context.js';
 import { podReviewJson } from './admission-review.js';
@@ -68,7 +69,9 @@ export async function runWarm(ctx: BenchContext, webhook: Webhook, images: reado
   const [app, ...sidecars] = images.map((i) => i.reference);
   if (app === undefined) throw new Error('the warm pod needs images');
   const body = podReviewJson({ app, sidecars });
-  const baseline = await startBaseline(ctx.root, ctx.tls, ctx.logDir);
+  // With BENCH_PROFILE=1 the ceiling is profiled too, so the two profiles can be compared line by line.
+  const baselineArgs = ctx.settings.profile ? ['--cpu-prof', '--cpu-prof-dir', join(ctx.root, 'bench', 'results', 'profiles'), '--cpu-prof-name', 'baseline-warm.cpuprofile'] : [];
+  const baseline = await startBaseline(ctx.root, ctx.tls, ctx.logDir, baselineArgs);
   try {
     for (const server of [webhook, baseline]) {
       // The first review fills Signet's caches; both must be allowed or the figures mean nothing.

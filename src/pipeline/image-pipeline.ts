@@ -175,18 +175,19 @@ export class ImagePipeline {
     return Math.max(0, Math.min(this.#o.verdictTtlMs, until));
   }
 
-  readonly #lookups = new Map<string, number>();
+  readonly #lookups: Record<'tag' | 'verdict', Record<'hit' | 'miss' | 'coalesced', number>> = {
+    tag: { hit: 0, miss: 0, coalesced: 0 },
+    verdict: { hit: 0, miss: 0, coalesced: 0 },
+  };
 
   #count(cache: 'tag' | 'verdict', result: 'hit' | 'miss' | 'coalesced'): void {
-    const key = `${cache}:${result}`;
-    this.#lookups.set(key, (this.#lookups.get(key) ?? 0) + 1);
+    this.#lookups[cache][result]++;
   }
 
   /** Lookups so far, by cache and result, for the metrics scrape. */
   *lookups(): Iterable<readonly [string, string, number]> {
-    for (const [key, count] of this.#lookups) {
-      const [cache, result] = key.split(':') as [string, string];
-      yield [cache, result, count];
+    for (const [cache, results] of Object.entries(this.#lookups)) {
+      for (const [result, count] of Object.entries(results)) if (count > 0) yield [cache, result, count];
     }
   }
 }

@@ -50,6 +50,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
     loggerInstance: o.logger,
     // One line per decision is logged by the routes; per-request access lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: nothing logs per request, and making one cost time on every review.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: o.bodyLimitBytes,
     return503OnClosing: true,
     ...(o.https ? { https: o.https } : {}),
@@ -84,7 +86,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     const started = performance.now();
     const parsed = parseAdmissionReview(req.body);
     if (!parsed.ok) {
-      o.metrics.reviews.inc({ endpoint, outcome: 'bad-request', reason: 'BAD_REQUEST' });
+      o.metrics.countReview(endpoint, 'bad-request', 'BAD_REQUEST');
       return reply.code(400).send({ error: 'BadRequest', message: `not an AdmissionReview: ${parsed.error}` });
     }
     const request = parsed.value;
@@ -92,7 +94,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     if (!policy) {
       // Not ready: fail closed with a reason, so the API server's failurePolicy is not what decides.
       const response = { uid: request.uid, allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message: 'signet has no policy loaded yet; retry shortly', metadata: {} } };
-      o.metrics.reviews.inc({ endpoint, outcome: 'denied', reason: 'NOT_READY' });
+      o.metrics.countReview(endpoint, 'denied', 'NOT_READY');
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response } satisfies AdmissionReviewResponse;
     }
     const budgetMs = budgetFor(req, o);
@@ -136,7 +138,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     const started = performance.now();
     const parsed = parseImageReview(req.body);
     if (!parsed.ok) {
-      o.metrics.reviews.inc({ endpoint: 'imagepolicy', outcome: 'bad-request', reason: 'BAD_REQUEST' });
+      o.metrics.countReview('imagepolicy', 'bad-request', 'BAD_REQUEST');
       return reply.code(400).send({ error: 'BadRequest', message: `not an ImageReview: ${parsed.error}` });
     }
     const policy = o.policy();
@@ -144,8 +146,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
       return { apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview', status: { allowed: false, reason: 'signet has no policy loaded yet; retry shortly' } } satisfies ImageReviewResponse;
     }
     const decision = await reviewImages(parsed.value, policy, o.verify, budgetFor(req, o));
-    o.metrics.reviews.inc({ endpoint: 'imagepolicy', outcome: decision.outcome, reason: decision.outcome === 'denied' ? decision.reason : 'none' });
-    o.metrics.reviewSeconds.observe({ endpoint: 'imagepolicy' }, seconds(started));
+    o.metrics.countReview('imagepolicy', decision.outcome, decision.outcome === 'denied' ? decision.reason : 'none');
+    o.metrics.reviewSeconds.observe('imagepolicy', seconds(started));
     countVerdicts(o, decision.verdicts, policy);
     log(o)(
       { endpoint: 'imagepolicy', namespace: parsed.value.namespace, images: decision.verdicts.map(summary), verdict: decision.outcome, reason: decision.reason },
@@ -182,8 +184,8 @@ function budgetFor(req: FastifyRequest, o: AppOptions): number {
 }
 
 function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: CompiledPolicy, namespace: string | undefined, uid: string, dryRun: boolean, started: number): void {
-  o.metrics.reviews.inc({ endpoint, outcome: d.outcome, reason: d.outcome === 'denied' ? d.reason : 'none' });
-  o.metrics.reviewSeconds.observe({ endpoint }, seconds(started));
+  o.metrics.countReview(endpoint, d.outcome, d.outcome === 'denied' ? d.reason : 'none');
+  o.metrics.reviewSeconds.observe(endpoint, seconds(started));
   countVerdicts(o, d.verdicts, policy);
   if (d.outcome === 'skipped') return;
   log(o).withImages(

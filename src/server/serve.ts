@@ -271,6 +271,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         }
         await registry.close();
         await recorder?.flush();
+        decisionLog.flush();
         logger.flush();
       })();
       return closing;

@@ -1,11 +1,14 @@
 // Prometheus metrics on a registry of our own (no global state, so tests and several servers in
 // one process do not collide). Label values are bounded sets: codes, outcomes, hosts — never images.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { CountedHistogram } from './counted-histogram.js';
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly reviews: Counter<'endpoint' | 'outcome' | 'reason'>;
-  readonly reviewSeconds: Histogram<'endpoint'>;
+  /** Reviews answered; counted as plain integers on the hot path and exported at scrape time. */
+  countReview(endpoint: string, outcome: string, reason: string): void;
+  /** Time to answer a review, by endpoint. */
+  readonly reviewSeconds: CountedHistogram<'endpoint'>;
   readonly imageVerdicts: Counter<'outcome' | 'code' | 'mode'>;
   readonly registryRequests: Counter<'registry' | 'kind' | 'outcome'>;
   readonly registrySeconds: Histogram<'registry' | 'kind'>;
@@ -26,6 +29,20 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   const lookupSources: (() => Iterable<readonly [string, string, number]>)[] = [];
   const verdictCounts = new Map<string, { outcome: string; code: string; mode: string; count: number }>();
+  const reviewCounts = new Map<string, { endpoint: string; outcome: string; reason: string; count: number }>();
+  const reviewSeconds = new CountedHistogram('signet_review_duration_seconds', 'Time to answer a review.', 'endpoint', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  new Counter({
+    name: 'signet_reviews_total',
+    help: 'Admission and image reviews answered, by endpoint, outcome and reason code.',
+    labelNames: ['endpoint', 'outcome', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { endpoint, outcome, reason, count } of reviewCounts.values()) this.inc({ endpoint, outcome, reason }, count);
+    },
+  });
+  // prom-client renders any registered object with get(); its Metric type wants a full class.
+  registry.registerMetric(reviewSeconds as unknown as Metric<string>);
   const m: Metrics = {
     addLookupSource: (source) => void lookupSources.push(source),
     countImageVerdict: (outcome, code, mode) => {
@@ -34,15 +51,14 @@ export function createMetrics(): Metrics {
       if (entry) entry.count++;
       else verdictCounts.set(key, { outcome, code, mode, count: 1 });
     },
+    countReview: (endpoint, outcome, reason) => {
+      const key = `${endpoint}\u0000${outcome}\u0000${reason}`;
+      const entry = reviewCounts.get(key);
+      if (entry) entry.count++;
+      else reviewCounts.set(key, { endpoint, outcome, reason, count: 1 });
+    },
     registry,
-    reviews: new Counter({ name: 'signet_reviews_total', help: 'Admission and image reviews answered, by endpoint, outcome and reason code.', labelNames: ['endpoint', 'outcome', 'reason'], registers: [registry] }),
-    reviewSeconds: new Histogram({
-      name: 'signet_review_duration_seconds',
-      help: 'Time to answer a review.',
-      labelNames: ['endpoint'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
+    reviewSeconds,
     imageVerdicts: new Counter({
       name: 'signet_image_verdicts_total',
       help: 'Per-image verdicts, by outcome, deny code and rule mode.',

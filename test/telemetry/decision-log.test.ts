@@ -6,6 +6,7 @@ test('decision lines are pino-format JSON written to the logger destination, one
   const destination = { write: (line: string) => lines.push(line) };
   const log = createDecisionLog(pino({ level: 'info' }, destination), destination, { app: 'signet' });
   log({ uid: 'u"1', images: [{ image: 'a\nb' }] }, 'admission decision');
+  log.flush();
   expect(lines).toHaveLength(1);
   expect(lines[0]!.endsWith('\n')).toBe(true);
   const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
@@ -16,7 +17,9 @@ test('decision lines are pino-format JSON written to the logger destination, one
 test('nothing is written when info is disabled', () => {
   const lines: string[] = [];
   const destination = { write: (line: string) => lines.push(line) };
-  createDecisionLog(pino({ level: 'warn' }, destination), destination)({ uid: 'x' }, 'admission decision');
+  const log = createDecisionLog(pino({ level: 'warn' }, destination), destination);
+  log({ uid: 'x' }, 'admission decision');
+  log.flush();
   expect(lines).toEqual([]);
 });
 
@@ -25,5 +28,35 @@ test('withImages splices ready JSON for the images field into a valid line', () 
   const destination = { write: (line: string) => lines.push(line) };
   const log = createDecisionLog(pino({ level: 'info' }, destination), destination, { app: 'signet' });
   log.withImages({ uid: 'u1' }, '[{"container":"a","image":"x:1"}]', 'admission decision');
+  log.flush();
   expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, app: 'signet', uid: 'u1', images: [{ container: 'a', image: 'x:1' }], msg: 'admission decision' });
+});
+
+test('lines of one event-loop turn reach the destination as one write, in order, on the next turn', async () => {
+  const writes: string[] = [];
+  const destination = { write: (text: string) => writes.push(text) };
+  const log = createDecisionLog(pino({ level: 'info' }, destination), destination, { app: 'signet' });
+  for (let i = 0; i < 3; i++) log({ uid: `u${i}` }, 'admission decision');
+  expect(writes).toEqual([]);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(writes).toHaveLength(1);
+  const lines = writes[0]!.split('\n');
+  expect(lines.pop()).toBe('');
+  expect(lines.map((l) => (JSON.parse(l) as { uid: string }).uid)).toEqual(['u0', 'u1', 'u2']);
+});
+
+test('a turn that logs a lot hands its lines over in bounded batches, none split', () => {
+  const writes: string[] = [];
+  const destination = { write: (text: string) => writes.push(text) };
+  const log = createDecisionLog(pino({ level: 'info' }, destination), destination);
+  const reason = 'x'.repeat(1000);
+  for (let i = 0; i < 200; i++) log({ uid: `u${i}`, reason }, 'admission decision');
+  expect(writes.length).toBeGreaterThanOrEqual(2);
+  log.flush();
+  const uids = writes.flatMap((w) => {
+    expect(w.endsWith('\n')).toBe(true);
+    expect(w.length).toBeLessThan(64 * 1024 + 1200);
+    return w.trimEnd().split('\n').map((l) => (JSON.parse(l) as { uid: string }).uid);
+  });
+  expect(uids).toEqual(Array.from({ length: 200 }, (_, i) => `u${i}`));
 });
