@@ -28,7 +28,7 @@ test: deps system-deps typecheck lint build
 	jest
 
 run: build
-	node --max-semi-space-size=4 dist/cli.js serve --local --policy examples/policy.yaml --insecure-registry 127.0.0.1:5000 --insecure-registry localhost:5000
+	node --max-semi-space-size=16 dist/cli.js serve --local --policy examples/policy.yaml --insecure-registry 127.0.0.1:5000 --insecure-registry localhost:5000
 
 bench: build system-deps
 	tsc -p tsconfig.bench.json

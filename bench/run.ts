@@ -31,6 +31,14 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The registry is not a node child (processes.ts does not track it); a signal must stop it too. */
 let registryToStop: RunningRegistry | undefined;
 
+/** The warm matrix's connection counts; the issue's targets are for 1, 16 and 64. */
+function concurrenciesFromEnv(raw: string | undefined): number[] {
+  if (raw === undefined || raw.trim() === '') return [1, 16, 64];
+  const values = raw.split(',').map((v) => Number(v.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1024)) throw new Error(`BENCH_CONCURRENCIES must be whole numbers from 1 to 1024, comma-separated, got "${raw}"`);
+  return values;
+}
+
 function settingsFromEnv(): BenchSettings {
   const quick = process.env['BENCH_QUICK'] === '1';
   const num = (name: string, fallback: number): number => {
@@ -44,7 +52,7 @@ function settingsFromEnv(): BenchSettings {
     cellSeconds: num('BENCH_CELL_SECONDS', quick ? 1 : 3),
     warmUpSeconds: num('BENCH_WARMUP_SECONDS', 1),
     rounds: num('BENCH_ROUNDS', quick ? 1 : 3),
-    concurrencies: [1, 16, 64],
+    concurrencies: concurrenciesFromEnv(process.env['BENCH_CONCURRENCIES']),
     coldIterations: num('BENCH_COLD_ITERATIONS', quick ? 10 : 30),
     burstSize: num('BENCH_BURST', 500),
     manyImages: num('BENCH_MANY_IMAGES', quick ? 200 : 1000),
@@ -56,7 +64,7 @@ function settingsFromEnv(): BenchSettings {
     sections: sectionsFromEnv(process.env['BENCH_SECTIONS']),
     profile: process.env['BENCH_PROFILE'] === '1',
     // By default the webhook runs with the node flags its container image uses (Dockerfile ENTRYPOINT).
-    webhookNodeArgs: (process.env['BENCH_WEBHOOK_NODE_ARGS'] ?? '--max-semi-space-size=4').split(/\s+/).filter((a) => a !== ''),
+    webhookNodeArgs: (process.env['BENCH_WEBHOOK_NODE_ARGS'] ?? '--max-semi-space-size=16').split(/\s+/).filter((a) => a !== ''),
   };
 }
 

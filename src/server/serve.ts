@@ -64,9 +64,9 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
-  // Decision lines are written asynchronously in batches: a synchronous write per review to a pipe
-  // cost more CPU than the review itself. close() flushes what is buffered.
-  const destination = config.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Writes are asynchronous; decision lines are batched before they get here (telemetry/decision-log.ts),
+  // so other lines (errors, trust changes) are written as soon as they are logged. close() flushes both.
+  const destination = config.logger ? undefined : pino.destination({ dest: 1, sync: false });
   const base = { app: 'signet' };
   const logger = config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base }, destination);
   const decisionLog = createDecisionLog(logger, destination, base);

@@ -1,9 +1,9 @@
 // The per-decision log line. It is written on every review, so it is serialised with one native
-// JSON.stringify, in pino's line format, into the logger's own destination. Lines of one event-loop
-// turn are handed over as one string: the destination measures every string it is given, and the
-// buffer it appends to, so a write per line cost several microseconds per review under load
-// (make bench, warm cache). A decision line can therefore follow, by at most one turn, a line the
-// logger wrote directly; lines never interleave.
+// JSON.stringify, in pino's line format, and batched: lines are handed to the logger's own
+// destination together, at most FLUSH_MS after the first of them (or sooner once a batch is large).
+// A write per line cost about 40 µs per review at one review in flight and 9 µs at sixteen (make
+// bench, warm cache, log level info vs warn): each is a separate write system call. A decision line
+// may therefore follow, by at most FLUSH_MS, a line the logger wrote directly; lines never interleave.
 import type { Logger } from 'pino';
 
 export interface DecisionLog {
@@ -17,10 +17,18 @@ export interface DecisionLog {
 /** pino's numeric level for info. */
 const INFO = 30;
 
-/** A batch is handed over early once it holds this many characters, so one busy turn stays bounded. */
+/** A batch is handed over early once it holds this many characters, so memory stays bounded. */
 const MAX_BATCH_CHARS = 64 * 1024;
 
-export function createDecisionLog(logger: Logger, destination?: { write(line: string): unknown }, base: Readonly<Record<string, unknown>> = {}): DecisionLog {
+/** How long a decision line may wait for company before it is written. */
+export const FLUSH_MS = 100;
+
+export function createDecisionLog(
+  logger: Logger,
+  destination?: { write(line: string): unknown },
+  base: Readonly<Record<string, unknown>> = {},
+  flushMs: number = FLUSH_MS,
+): DecisionLog {
   if (!destination) {
     const viaLogger = (fields: Readonly<Record<string, unknown>>, msg: string): void => logger.info(fields, msg);
     return Object.assign(viaLogger, {
@@ -29,9 +37,10 @@ export function createDecisionLog(logger: Logger, destination?: { write(line: st
     });
   }
   let batch = '';
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
-    scheduled = false;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     if (batch === '') return;
     const lines = batch;
     batch = '';
@@ -40,10 +49,8 @@ export function createDecisionLog(logger: Logger, destination?: { write(line: st
   const append = (line: string): void => {
     batch += line;
     if (batch.length >= MAX_BATCH_CHARS) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    // unref: a pending batch never keeps the process alive; shutdown flushes it explicitly.
+    else timer ??= setTimeout(flush, flushMs).unref();
   };
   const write = (fields: Readonly<Record<string, unknown>>, msg: string): void => {
     if (!logger.isLevelEnabled('info')) return;

@@ -34,7 +34,7 @@ describe('Dockerfile', () => {
     expect(instruction('USER')).toEqual([`${String(at(values, 'podSecurityContext', 'runAsUser'))}:${String(at(values, 'podSecurityContext', 'runAsGroup'))}`]);
     expect(instruction('EXPOSE')).toEqual([String(values['containerPort'])]);
     const entrypoint = JSON.parse(instruction('ENTRYPOINT')[0]!) as string[];
-    expect(entrypoint).toEqual(['/nodejs/bin/node', '--max-semi-space-size=4', '/app/dist/cli.js', 'serve']);
+    expect(entrypoint).toEqual(['/nodejs/bin/node', '--max-semi-space-size=16', '/app/dist/cli.js', 'serve']);
     // dist/cli.js is what tsc makes of src/cli.ts with tsconfig.build.json (rootDir src, outDir dist).
     const build = JSON.parse(readFileSync(new URL('tsconfig.build.json', root), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
     expect(build.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist' });

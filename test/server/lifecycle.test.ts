@@ -119,7 +119,7 @@ maybe('server lifecycle', () => {
     expect(after).toBe(new X509Certificate(readFileSync(b.certPath)).fingerprint256);
   });
 
-  test('SIGTERM: in-flight reviews are answered, new connections refused, exit 0', async () => {
+  test('SIGTERM: in-flight reviews are answered and logged, new connections refused, exit 0', async () => {
     const cli = join(process.cwd(), 'dist', 'cli.js');
     if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run make build (make test does)');
     const hostile = await startHostileRegistry();
@@ -128,11 +128,13 @@ maybe('server lifecycle', () => {
     const localDir = join(dir, 'local');
     const policyPath = writePolicy(dir, hostile.host);
     const child = spawn(process.execPath, [cli, 'serve', '--policy', policyPath, '--local', '--local-dir', localDir, '--port', String(port), '--timeout-seconds', '2', '--insecure-registry', hostile.host], {
-      env: { ...process.env, SIGNET_LOG_LEVEL: 'warn', NODE_OPTIONS: '' },
+      env: { ...process.env, SIGNET_LOG_LEVEL: 'info', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const started = Date.now();
@@ -146,7 +148,8 @@ maybe('server lifecycle', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       if (!client) throw new Error(`server did not start: ${stderr}`);
-      const inFlight = client.post('/validate', admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: `${hostile.host}/slow/app:v1` }] }) }));
+      const review = admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: `${hostile.host}/slow/app:v1` }] }) });
+      const inFlight = client.post('/validate', review);
       await new Promise((r) => setTimeout(r, 300));
       child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 200));
@@ -162,6 +165,12 @@ maybe('server lifecycle', () => {
       expect(refused).toBe('ECONNREFUSED');
       expect(await exited).toBe(0);
       expect(stderr).toContain('SIGTERM received, finishing in-flight reviews');
+      // Decision lines are batched; the one for the review answered during shutdown is still written.
+      const decisions = stdout
+        .split('\n')
+        .filter((l) => l.includes('"admission decision"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(decisions).toContainEqual(expect.objectContaining({ uid: (review['request'] as { uid: string }).uid, verdict: 'denied', reason: 'TIMEOUT' }));
       await client.close();
     } finally {
       child.kill('SIGKILL');
