@@ -188,37 +188,65 @@ function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: C
   o.metrics.reviewSeconds.observe(endpoint, seconds(started));
   countVerdicts(o, d.verdicts, policy);
   if (d.outcome === 'skipped') return;
-  log(o).withImages(
-    { endpoint, uid, namespace, object: d.object, dryRun, verdict: d.outcome, reason: d.reason, policy: policy.name, policyVersion: policy.version },
-    imagesJson(d.verdicts),
-    'admission decision',
-  );
+  log(o).admission({
+    endpoint,
+    uid,
+    namespace,
+    object: d.object,
+    dryRun,
+    verdict: d.outcome,
+    reason: d.reason,
+    policy: policy.name,
+    policyVersion: policy.version,
+    imagesJson: imagesJson(d.verdicts),
+  });
 }
 
 function log(o: AppOptions): DecisionLog {
   return o.decisionLog ?? createDecisionLog(o.logger);
 }
 
-/** Verdicts are shared by every review that hits the cache, so their log text is serialised once. */
-const verdictJson = new WeakMap<object, string>();
+/**
+ * Verdicts are shared by every review that hits the cache, so each one's log text is serialised
+ * once per container name it appears under.
+ */
+const verdictJson = new WeakMap<object, Map<string, string>>();
 
 function imagesJson(verdicts: readonly ContainerVerdict[]): string {
-  const parts: string[] = [];
-  for (const cv of verdicts) {
-    let text = verdictJson.get(cv.verdict);
-    if (text === undefined) {
-      const { container: _container, ...rest } = summary(cv);
-      text = JSON.stringify(rest).slice(1, -1);
-      verdictJson.set(cv.verdict, text);
+  let json = '[';
+  for (const [i, cv] of verdicts.entries()) {
+    let byContainer = verdictJson.get(cv.verdict);
+    if (byContainer === undefined) {
+      byContainer = new Map();
+      verdictJson.set(cv.verdict, byContainer);
     }
-    parts.push(`{"container":${JSON.stringify(cv.container.container)},${text}}`);
+    let text = byContainer.get(cv.container.container);
+    if (text === undefined) {
+      text = JSON.stringify(summary(cv));
+      // Bounded: a verdict is logged under the few container names of the pods that use its image.
+      if (byContainer.size < 64) byContainer.set(cv.container.container, text);
+    }
+    json += i === 0 ? text : `,${text}`;
   }
-  return `[${parts.join(',')}]`;
+  return `${json}]`;
 }
 
+/** Per-image verdict counters, found once per cached verdict (and policy) rather than per review. */
+const verdictCounters = new WeakMap<Metrics, WeakMap<object, { readonly policy: CompiledPolicy; readonly counter: { count: number } }>>();
+
 function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {
+  let counters = verdictCounters.get(o.metrics);
+  if (counters === undefined) {
+    counters = new WeakMap();
+    verdictCounters.set(o.metrics, counters);
+  }
   for (const { verdict } of verdicts) {
-    o.metrics.countImageVerdict(verdict.outcome, verdict.outcome === 'denied' ? verdict.code : 'none', modeOf(policy, verdict));
+    let known = counters.get(verdict);
+    if (known === undefined || known.policy !== policy) {
+      known = { policy, counter: o.metrics.imageVerdictCounter(verdict.outcome, verdict.outcome === 'denied' ? verdict.code : 'none', modeOf(policy, verdict)) };
+      counters.set(verdict, known);
+    }
+    known.counter.count++;
   }
 }
 

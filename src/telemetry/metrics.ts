@@ -21,8 +21,11 @@ export interface Metrics {
    * labelled metrics per image) and read when /metrics is scraped.
    */
   addLookupSource(source: () => Iterable<readonly [cache: string, result: string, count: number]>): void;
-  /** Per-image verdicts, counted as plain integers on the hot path and exported at scrape time. */
-  countImageVerdict(outcome: string, code: string, mode: string): void;
+  /**
+   * The counter of per-image verdicts with these labels: a plain integer the hot path increments
+   * (callers may keep it), exported at scrape time.
+   */
+  imageVerdictCounter(outcome: string, code: string, mode: string): { count: number };
 }
 
 export function createMetrics(): Metrics {
@@ -45,11 +48,14 @@ export function createMetrics(): Metrics {
   registry.registerMetric(reviewSeconds as unknown as Metric<string>);
   const m: Metrics = {
     addLookupSource: (source) => void lookupSources.push(source),
-    countImageVerdict: (outcome, code, mode) => {
+    imageVerdictCounter: (outcome, code, mode) => {
       const key = `${outcome}\u0000${code}\u0000${mode}`;
-      const entry = verdictCounts.get(key);
-      if (entry) entry.count++;
-      else verdictCounts.set(key, { outcome, code, mode, count: 1 });
+      let entry = verdictCounts.get(key);
+      if (!entry) {
+        entry = { outcome, code, mode, count: 0 };
+        verdictCounts.set(key, entry);
+      }
+      return entry;
     },
     countReview: (endpoint, outcome, reason) => {
       const key = `${endpoint}\u0000${outcome}\u0000${reason}`;

@@ -327,6 +327,30 @@ maybe('webhook over HTTPS', () => {
     expect(line!['images']).toEqual([expect.objectContaining({ container: 'a', image: fx.images.unsigned, digest: fx.digests.unsigned, verdict: 'denied', rule: 'apps', code: 'UNSIGNED' })]);
   });
 
+  test('/metrics counts every review and image verdict exactly, cached or not', async () => {
+    const scrape = async (): Promise<string> => (await client.get('/metrics')).text;
+    const value = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const allowed = 'signet_reviews_total{endpoint="validate",outcome="allowed",reason="none"}';
+    const verified = 'signet_image_verdicts_total{outcome="allowed",code="none",mode="enforce"}';
+    const untrusted = 'signet_image_verdicts_total{outcome="denied",code="UNTRUSTED_SIGNER",mode="enforce"}';
+    const latency = 'signet_review_duration_seconds_count{endpoint="validate"}';
+    const before = await scrape();
+    // Two containers on the signed image per review: the second and third reviews come from the caches.
+    for (let i = 0; i < 3; i++) {
+      const r = await review(admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: fx.images.signed }, { name: 'b', image: fx.images.signed }] }) }));
+      expect(r.allowed).toBe(true);
+    }
+    await review(admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: fx.images.untrusted }] }) }));
+    const after = await scrape();
+    expect(value(after, allowed) - value(before, allowed)).toBe(3);
+    expect(value(after, verified) - value(before, verified)).toBe(6);
+    expect(value(after, untrusted) - value(before, untrusted)).toBe(1);
+    expect(value(after, latency) - value(before, latency)).toBe(4);
+  });
+
   test('/metrics exposes review counts by outcome and reason, and latency', async () => {
     for (const image of [fx.images.signed, fx.images.signed, fx.images.unsigned, fx.images.untrusted]) {
       await review(admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image }] }) }));

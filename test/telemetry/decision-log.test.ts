@@ -23,13 +23,37 @@ test('nothing is written when info is disabled', () => {
   expect(lines).toEqual([]);
 });
 
-test('withImages splices ready JSON for the images field into a valid line', () => {
+test('an admission line is valid JSON with the fields pino would write, in order, and the images spliced in', () => {
   const lines: string[] = [];
   const destination = { write: (line: string) => lines.push(line) };
   const log = createDecisionLog(pino({ level: 'info' }, destination), destination, { app: 'signet' });
-  log.withImages({ uid: 'u1' }, '[{"container":"a","image":"x:1"}]', 'admission decision');
+  const fields = {
+    endpoint: 'validate',
+    uid: 'u"1',
+    namespace: 'shop\n',
+    object: 'Pod shop/web',
+    dryRun: true,
+    verdict: 'denied',
+    reason: 'UNSIGNED',
+    policy: 'p',
+    policyVersion: 'sha256:00',
+  };
+  log.admission({ ...fields, imagesJson: '[{"container":"a","image":"x:1"}]' });
+  log.admission({ ...fields, namespace: undefined, imagesJson: '[]' });
   log.flush();
-  expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, app: 'signet', uid: 'u1', images: [{ container: 'a', image: 'x:1' }], msg: 'admission decision' });
+  const [first, second] = lines.join('').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(Object.keys(first!)).toEqual(['level', 'time', 'app', 'endpoint', 'uid', 'namespace', 'object', 'dryRun', 'verdict', 'reason', 'policy', 'policyVersion', 'images', 'msg']);
+  expect(first).toMatchObject({ level: 30, app: 'signet', ...fields, images: [{ container: 'a', image: 'x:1' }], msg: 'admission decision' });
+  expect(Math.abs((first!['time'] as number) - Date.now())).toBeLessThan(5000);
+  expect(second).not.toHaveProperty('namespace');
+  expect(second).toMatchObject({ uid: 'u"1', images: [] });
+});
+
+test('without a destination of its own, admission lines go through the logger', () => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  createDecisionLog(logger).admission({ endpoint: 'validate', uid: 'u', namespace: 'ns', object: 'Pod ns/p', dryRun: false, verdict: 'allowed', reason: 'verified', policy: 'p', policyVersion: 'v', imagesJson: '[{"image":"x"}]' });
+  expect(JSON.parse(lines[0]!)).toMatchObject({ uid: 'u', verdict: 'allowed', images: [{ image: 'x' }], msg: 'admission decision' });
 });
 
 test('lines logged close together reach the destination as one write, in order, within the flush interval', async () => {
