@@ -47,6 +47,11 @@ export class CountedHistogram<L extends string> {
     series.count++;
   }
 
+  /** Forgets every observation (prom-client's Registry.resetMetrics calls this on each metric). */
+  reset(): void {
+    this.#series.clear();
+  }
+
   /** What prom-client's Registry asks every metric for at scrape time. */
   get(): ScrapedMetric {
     const values: ScrapedMetric['values'][number][] = [];

@@ -40,6 +40,17 @@ test('an empty histogram renders only its help and type; non-finite values are n
   expect(await registry.metrics()).toBe('# HELP x_seconds help\n# TYPE x_seconds histogram\n');
 });
 
+test('Registry.resetMetrics forgets the observations, like it does for prom-client metrics', async () => {
+  const registry = new Registry();
+  const counted = new CountedHistogram('x_seconds', 'help', 'endpoint', BUCKETS);
+  registry.registerMetric(counted as unknown as Metric<string>);
+  counted.observe('validate', 0.001);
+  expect(await registry.metrics()).toContain('x_seconds_count{endpoint="validate"} 1');
+  registry.resetMetrics();
+  expect(await registry.metrics()).not.toContain('x_seconds_count');
+  expect((await registry.getMetricsAsJSON())[0]).toMatchObject({ name: 'x_seconds', type: 'histogram', values: [] });
+});
+
 test('buckets must increase', () => {
   expect(() => new CountedHistogram('x', 'h', 'l', [1, 1])).toThrow('buckets must increase');
 });
