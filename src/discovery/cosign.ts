@@ -13,10 +13,15 @@ export const MAX_SIGNATURE_LAYERS = 32;
 export interface CosignDiscovery {
   /** The tag looked up, for messages ("looked for tag sha256-….sig"). */
   readonly tag: string;
+  /** Whether the tag exists at all ("no signature tag" is not worth caching). */
+  readonly found: boolean;
   readonly layers: readonly CosignSignatureLayer[];
   /** Layers that could not be used at all (payload failed its digest, too large): reported, never trusted. */
   readonly rejected: readonly SignatureCheck[];
 }
+
+/** Finds the `.sig` signatures of a digest: discoverCosignSignatures, or a cached and coalesced wrapper of it. */
+export type CosignDiscoverer = (client: RegistryClient, repo: RepositoryRef, digest: Digest, options: RequestOptions) => Promise<Result<CosignDiscovery, RegistryError>>;
 
 export function cosignSignatureTag(digest: Digest): string {
   return `${digest.replace(':', '-')}.sig`;
@@ -31,12 +36,12 @@ export async function discoverCosignSignatures(
   const tag = cosignSignatureTag(digest);
   const manifest = await client.getManifest(repo, tag, options);
   if (!manifest.ok) {
-    if (manifest.error.code === 'NOT_FOUND') return ok({ tag, layers: [], rejected: [] });
+    if (manifest.error.code === 'NOT_FOUND') return ok({ tag, found: false, layers: [], rejected: [] });
     return manifest;
   }
   const layersField = manifest.value.json['layers'];
   if (!Array.isArray(layersField)) {
-    return ok({ tag, layers: [], rejected: [malformed(`signature manifest ${tag} has no layers list`)] });
+    return ok({ tag, found: true, layers: [], rejected: [malformed(`signature manifest ${tag} has no layers list`)] });
   }
   const rejected: SignatureCheck[] = [];
   const wanted: { mediaType: string; digest: Digest; size: number; annotations: Record<string, string> }[] = [];
@@ -79,7 +84,7 @@ export async function discoverCosignSignatures(
         return err(blob.error);
     }
   }
-  return ok({ tag, layers, rejected });
+  return ok({ tag, found: true, layers, rejected });
 }
 
 function malformed(detail: string): SignatureCheck {

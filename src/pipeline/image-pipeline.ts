@@ -1,6 +1,11 @@
 // The webhook's per-image path with caches and coalescing between the stages of verify-image.ts.
 // What is cached and for how long follows what is immutable:
 //   tag → digest            short TTL (a tag is mutable)
+//   digest → cosign `.sig` signatures (payloads verified against their digests)
+//     for the tag TTL (the `.sig` tag is a tag: signatures can be added or removed); "no signature
+//     tag" is not kept. Shared by every policy version, rule and layer, so a policy change re-decides
+//     without fetching. They may admit an image but never refuse it: a denial is checked again with
+//     fresh signatures
 //   verdict per (policy version, rule, image, digest)
 //     allowed                long TTL, never past the expiry of what satisfied it
 //     denied by signatures   short TTL, so a freshly signed image is admitted on the next try
@@ -10,9 +15,10 @@
 import { LRUCache } from 'lru-cache';
 import type { CompiledPolicy } from '../policy/types.js';
 import type { NamespaceScope } from '../policy/scope.js';
-import type { RepositoryRef } from '../reference/types.js';
+import type { Digest, RepositoryRef } from '../reference/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
+import { discoverCosignSignatures, type CosignDiscovery } from '../discovery/cosign.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { deadlineSignal } from '../registry/limits.js';
@@ -43,8 +49,11 @@ export class ImagePipeline {
   readonly #warm = new Map<string, { readonly verdict: ImageVerdict; readonly until: number; readonly tagged: boolean }>();
   /** What the policy says about an image string in a scope: pure, so cached per policy version. */
   readonly #plans: LRUCache<string, ImagePlan>;
+  /** Cosign `.sig` signatures per repository and digest. */
+  readonly #signatures: LRUCache<string, CosignDiscovery>;
   readonly #resolving = new SingleFlight<Result<ResolvedImage, RegistryError>>();
   readonly #verifying = new SingleFlight<ImageVerdict>();
+  readonly #discovering = new SingleFlight<Result<CosignDiscovery, RegistryError>>();
 
   constructor(options: PipelineOptions) {
     this.#o = {
@@ -69,11 +78,28 @@ export class ImagePipeline {
       ttlResolution: 0,
       perf,
     });
+    // Bounded by bytes too: a signature manifest may carry up to MAX_SIGNATURE_LAYERS payloads.
+    this.#signatures = new LRUCache({
+      max: this.#o.maxEntries,
+      ttl: this.#o.tagTtlMs,
+      ttlAutopurge: false,
+      maxSize: 32 * 1024 * 1024,
+      sizeCalculation: (d) => 512 + d.layers.reduce((n, l) => n + l.payload.length + 512, 0) + d.rejected.length * 512,
+      allowStale: false,
+      ttlResolution: 0,
+      perf,
+    });
   }
 
   /** Entries held, for metrics and the benchmark's memory bound. */
-  get size(): { readonly tags: number; readonly verdicts: number; readonly verdictBytes: number } {
-    return { tags: this.#tags.size, verdicts: this.#verdicts.size, verdictBytes: this.#verdicts.calculatedSize };
+  get size(): { readonly tags: number; readonly verdicts: number; readonly verdictBytes: number; readonly signatures: number; readonly signatureBytes: number } {
+    return {
+      tags: this.#tags.size,
+      verdicts: this.#verdicts.size,
+      verdictBytes: this.#verdicts.calculatedSize,
+      signatures: this.#signatures.size,
+      signatureBytes: this.#signatures.calculatedSize,
+    };
   }
 
   /**
@@ -92,7 +118,7 @@ export class ImagePipeline {
       return cached;
     }
     const { promise, joined } = this.#verifying.run(key, async () => {
-      const verdict = await verifyAtDigest(plan, resolved.value, registry, deadlineSignal(this.#o.sharedWorkMs));
+      const verdict = await this.#verifyAtDigest(plan, resolved.value, registry);
       const ttl = this.#ttlFor(verdict);
       if (ttl > 0) this.#verdicts.set(key, verdict, { ttl });
       return verdict;
@@ -169,18 +195,56 @@ export class ImagePipeline {
     return promise;
   }
 
+  /**
+   * `.sig` discovery cached per repository and digest, and coalesced. `fresh` skips the cached entry
+   * (joining a fetch already under way is still fine: it is fresh); `onHit` says a cached one was used.
+   */
+  async #discoverCosign(registry: RegistryClient, repo: RepositoryRef, digest: Digest, fresh: boolean, onHit?: () => void): Promise<Result<CosignDiscovery, RegistryError>> {
+    const key = `${repo.registry}/${repo.repository}@${digest}`;
+    const cached = fresh ? undefined : this.#signatures.get(key);
+    if (cached) {
+      this.#count('signatures', 'hit');
+      onHit?.();
+      return ok(cached);
+    }
+    // The caller's deadline is not used: others may join this fetch (it runs under the shared-work budget).
+    const { promise, joined } = this.#discovering.run(key, async () => {
+      const found = await discoverCosignSignatures(registry, repo, digest, { signal: deadlineSignal(this.#o.sharedWorkMs) });
+      // Registry trouble is never kept, nor "no signature tag" (a denial would fetch again anyway).
+      if (found.ok && found.value.found) this.#signatures.set(key, found.value);
+      return found;
+    });
+    this.#count('signatures', joined ? 'coalesced' : 'miss');
+    return promise;
+  }
+
+  /** Verification at a digest, using cached signatures to admit but never to refuse. */
+  async #verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }>, resolved: ResolvedImage, registry: RegistryClient): Promise<ImageVerdict> {
+    const signal = deadlineSignal(this.#o.sharedWorkMs);
+    let usedCached = false;
+    const verdict = await verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) =>
+      this.#discoverCosign(r, repo, digest, false, () => {
+        usedCached = true;
+      }),
+    );
+    // A signature added since the cached ones were fetched must count, as soon as for an unsigned image.
+    if (verdict.outcome !== 'denied' || !usedCached) return verdict;
+    return verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) => this.#discoverCosign(r, repo, digest, true));
+  }
+
   #ttlFor(verdict: ImageVerdict): number {
     if (verdict.outcome === 'denied') return NEVER_CACHED.has(verdict.code) ? 0 : this.#o.negativeTtlMs;
     const until = verdict.validUntil ? Date.parse(verdict.validUntil) - this.#o.now() : Infinity;
     return Math.max(0, Math.min(this.#o.verdictTtlMs, until));
   }
 
-  readonly #lookups: Record<'tag' | 'verdict', Record<'hit' | 'miss' | 'coalesced', number>> = {
+  readonly #lookups: Record<'tag' | 'verdict' | 'signatures', Record<'hit' | 'miss' | 'coalesced', number>> = {
     tag: { hit: 0, miss: 0, coalesced: 0 },
     verdict: { hit: 0, miss: 0, coalesced: 0 },
+    signatures: { hit: 0, miss: 0, coalesced: 0 },
   };
 
-  #count(cache: 'tag' | 'verdict', result: 'hit' | 'miss' | 'coalesced'): void {
+  #count(cache: 'tag' | 'verdict' | 'signatures', result: 'hit' | 'miss' | 'coalesced'): void {
     this.#lookups[cache][result]++;
   }
 

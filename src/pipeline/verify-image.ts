@@ -9,7 +9,7 @@ import { formatReference, parseReference, repositoryName, repositoryOf, withDige
 import type { Digest, ImageReference, RepositoryRef } from '../reference/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
-import { discoverCosignSignatures } from '../discovery/cosign.js';
+import { discoverCosignSignatures, type CosignDiscoverer, type CosignDiscovery } from '../discovery/cosign.js';
 import { verifyCosignSignatures } from '../signatures/cosign/verify.js';
 import { checkNotation } from '../signatures/notation/check.js';
 import { checkDct } from '../signatures/dct/check.js';
@@ -93,20 +93,37 @@ export async function digestFor(
 }
 
 /** Gathers and checks the signatures the rule asks for on one digest, and decides. */
-export async function verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }>, resolved: ResolvedImage, registry: RegistryClient, signal: AbortSignal | undefined): Promise<ImageVerdict> {
+export async function verifyAtDigest(
+  plan: Extract<ImagePlan, { kind: 'verify' }>,
+  resolved: ResolvedImage,
+  registry: RegistryClient,
+  signal: AbortSignal | undefined,
+  discover: CosignDiscoverer = discoverCosignSignatures,
+): Promise<ImageVerdict> {
   const { image, repo, name, rule } = plan;
   const digest = resolved.digest;
   const pinned = withDigest(plan.ref, digest);
   const options = signal ? { signal } : {};
+  // One `.sig` discovery per digest, shared by every verifier of the rule that reads `.sig` layers.
+  let discovery: Promise<Result<CosignDiscovery, RegistryError>> | undefined;
+  const cosignSignatures = (): Promise<Result<CosignDiscovery, RegistryError>> => (discovery ??= discover(registry, repo, digest, options));
   // The reference as the pod wrote it: DCT must know whether the digest came from the pod or the registry.
-  const target: CheckTarget = { ref: plan.ref, repo, digest, registry, now: new Date(), ...(resolved.descriptor ? { descriptor: resolved.descriptor } : {}), ...(signal ? { signal } : {}) };
+  const target: CheckTarget = {
+    ref: plan.ref,
+    repo,
+    digest,
+    registry,
+    now: new Date(),
+    cosignSignatures,
+    ...(resolved.descriptor ? { descriptor: resolved.descriptor } : {}),
+    ...(signal ? { signal } : {}),
+  };
   const outcomes: VerifierOutcome[] = [];
-  // One `.sig` discovery per digest, shared by every cosign verifier of the rule.
-  let cosign: Awaited<ReturnType<typeof discoverCosignSignatures>> | undefined;
+  let cosign: Result<CosignDiscovery, RegistryError> | undefined;
   for (const verifier of rule.verifiers) {
     switch (verifier.type) {
       case 'cosign': {
-        cosign ??= await discoverCosignSignatures(registry, repo, digest, options);
+        cosign ??= await cosignSignatures();
         if (!cosign.ok) return registryDenial(image, pinned, rule, cosign.error, 'fetching signatures');
         const checks: SignatureCheck[] = [
           ...cosign.value.rejected,

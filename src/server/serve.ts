@@ -155,7 +155,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   metrics.addLookupSource(() => pipeline.lookups());
   new Gauge({
     name: 'signet_cache_entries',
-    help: 'Entries held by the tag and verdict caches, and the verdict cache size in bytes.',
+    help: 'Entries held by the tag, verdict and signature caches, and the verdict and signature cache sizes in bytes.',
     labelNames: ['cache'],
     registers: [metrics.registry],
     collect() {
@@ -163,6 +163,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       this.set({ cache: 'tag' }, size.tags);
       this.set({ cache: 'verdict' }, size.verdicts);
       this.set({ cache: 'verdict-bytes' }, size.verdictBytes);
+      this.set({ cache: 'signatures' }, size.signatures);
+      this.set({ cache: 'signature-bytes' }, size.signatureBytes);
     },
   });
   const app = buildApp({

@@ -5,6 +5,8 @@ import type { Digest, ImageReference, RepositoryRef } from '../reference/types.j
 import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
 import type { SignatureCheck } from './types.js';
+import type { CosignDiscovery } from '../discovery/cosign.js';
+import type { Result } from '../util/result.js';
 
 export interface CheckTarget {
   readonly ref: ImageReference;
@@ -16,6 +18,8 @@ export interface CheckTarget {
   readonly registry: RegistryClient;
   readonly signal?: AbortSignal;
   readonly now: Date;
+  /** The digest's `.sig` signatures, fetched at most once per verification (and cached by the pipeline). */
+  readonly cosignSignatures?: () => Promise<Result<CosignDiscovery, RegistryError>>;
 }
 
 export interface SystemReport {

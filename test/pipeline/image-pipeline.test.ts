@@ -1,14 +1,15 @@
 // Caches and coalescing against a real registry: counted in actual HTTP requests.
 import { ImagePipeline } from '../../src/pipeline/image-pipeline.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { loadPolicyFile } from '../../src/policy/index.js';
+import { loadPolicyFile, loadPolicyText } from '../../src/policy/index.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
 import { parseReference } from '../../src/reference/parse.js';
 import { signImage } from '../../src/signing/sign.js';
-import { decryptPrivateKey } from '../../src/signatures/cosign/private-key.js';
+import { decryptPrivateKey, generateKeyPair } from '../../src/signatures/cosign/private-key.js';
 import { haveTools } from '../support/registry-server.js';
 import { startSignedRegistry, type SignedRegistry } from '../support/signed-registry.js';
-import { readFileSync } from 'node:fs';
+import { buildOciLayout, pushImage } from '../support/oci-image.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const maybe = haveTools('docker-registry', 'skopeo') ? describe : describe.skip;
@@ -90,12 +91,81 @@ maybe('ImagePipeline caches and coalescing', () => {
     await registry.close();
   });
 
-  test('a different policy version does not reuse verdicts', async () => {
+  test('a different policy version does not reuse verdicts, but reuses the signatures fetched for the digest', async () => {
     const { registry, pipeline } = setup();
-    await pipeline.verify(fx.images.signed, policy, undefined, undefined);
+    const first = await pipeline.verify(fx.images.signed, policy, undefined, undefined);
     const other = { ...policy, version: 'sha256:' + '0'.repeat(64) } as CompiledPolicy;
-    await pipeline.verify(fx.images.signed, other, undefined, undefined);
-    expect(registry.stats().byKind['blob']).toBe(2);
+    const second = await pipeline.verify(fx.images.signed, other, undefined, undefined);
+    expect(second).toMatchObject({ outcome: 'allowed', digest: first.digest });
+    expect(second).not.toBe(first); // decided again under the other policy
+    expect(registry.stats().byKind).toEqual({ manifest: 2, blob: 1 }); // nothing fetched twice
+    expect(pipeline.size.signatures).toBe(1);
+    await registry.close();
+  });
+
+  test('two policies verifying one digest at once fetch its signatures once', async () => {
+    const { registry, pipeline } = setup();
+    const other = { ...policy, version: 'sha256:' + '1'.repeat(64) } as CompiledPolicy;
+    const verdicts = await Promise.all([policy, other, policy, other].map((p) => pipeline.verify(fx.images.signed, p, undefined, undefined)));
+    expect(verdicts.map((v) => v.outcome)).toEqual(['allowed', 'allowed', 'allowed', 'allowed']);
+    expect(registry.stats().byKind).toEqual({ manifest: 2, blob: 1 });
+    await registry.close();
+  });
+
+  test('cached signatures live as long as a tag: after the tag TTL a new policy fetches them again', async () => {
+    let t = 4_000_000;
+    const { registry, pipeline } = setup(() => t);
+    await pipeline.verify(fx.images.signed, policy, undefined, undefined);
+    t += 1500; // past the 1 s tag TTL
+    const other = { ...policy, version: 'sha256:' + '2'.repeat(64) } as CompiledPolicy;
+    expect((await pipeline.verify(fx.images.signed, other, undefined, undefined)).outcome).toBe('allowed');
+    // The tag and the .sig manifest again; the payload blob again too (it is only cached with its manifest).
+    expect(registry.stats().byKind).toEqual({ manifest: 4, blob: 2 });
+    await registry.close();
+  });
+
+  test('an image without signatures leaves nothing in the signature cache', async () => {
+    const { registry, pipeline } = setup();
+    const image = `${fx.registry.host}/apps/never-signed:v1`;
+    await pushImage(await buildOciLayout(join(fx.dir, 'layout-never-signed'), { seed: 'pipeline-never-signed' }), fx.registry, 'apps/never-signed:v1');
+    expect(await pipeline.verify(image, policy, undefined, undefined)).toMatchObject({ outcome: 'denied', code: 'UNSIGNED' });
+    expect(pipeline.size.signatures).toBe(0);
+    await registry.close();
+  });
+});
+
+maybe('ImagePipeline: cached signatures admit but never refuse', () => {
+  let fx: SignedRegistry;
+  beforeAll(async () => {
+    fx = await startSignedRegistry();
+  }, 60_000);
+  afterAll(() => fx?.stop());
+
+  test('a second signature added to an already signed image counts once the denial expires, though the first was cached', async () => {
+    let t = 6_000_000;
+    const registry = new RegistryClient({ hosts: { [fx.registry.host]: { insecureHttp: true } } });
+    const pipeline = new ImagePipeline({ registry, tagTtlMs: 60_000, verdictTtlMs: 600_000, negativeTtlMs: 2000, now: () => t });
+    const releasePolicy = await loadPolicyFile(fx.policyPath);
+    const team = generateKeyPair('pw');
+    writeFileSync(join(fx.dir, 'team.pub'), team.publicKeyPem);
+    const teamPolicy = loadPolicyText(
+      `apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: team}\nkeys:\n  team: {file: team.pub}\nrules:\n  - name: apps\n    images: ["${fx.registry.host}/apps/**"]\n    verify: [{type: cosign, keys: [team]}]\n`,
+      { baseDir: fx.dir, sourceName: 'team.yaml' },
+    );
+    if (!releasePolicy.ok || !teamPolicy.ok) throw new Error('fixture policies');
+    expect((await pipeline.verify(fx.images.signed, releasePolicy.value, undefined, undefined)).outcome).toBe('allowed');
+    const refused = await pipeline.verify(fx.images.signed, teamPolicy.value, undefined, undefined);
+    expect(refused).toMatchObject({ outcome: 'denied', code: 'UNTRUSTED_SIGNER' });
+    // The refusal was checked again against freshly fetched signatures: the .sig manifest and its payload
+    // twice in all (tag once); each check also looked for Sigstore bundles (referrers API, then its tag).
+    expect(registry.stats().byKind).toEqual({ manifest: 5, blob: 2, referrers: 2 });
+
+    const key = decryptPrivateKey(team.privateKeyPem, 'pw');
+    const ref = parseReference(fx.images.signed);
+    if (!key.ok || !ref.ok) throw new Error('fixture');
+    expect((await signImage({ client: registry, ref: ref.value, privateKey: key.value, annotations: {} })).ok).toBe(true);
+    t += 2500; // past the negative TTL of the refusal, well within the 60 s the signatures are cached for
+    expect(await pipeline.verify(fx.images.signed, teamPolicy.value, undefined, undefined)).toMatchObject({ outcome: 'allowed' });
     await registry.close();
   });
 });

@@ -54,7 +54,7 @@ export async function checkSigstore(
   let lookedAt = `Sigstore bundle referrers of ${target.digest} in ${name}`;
   // Key-signed `.sig` layers are the cosign verifier's; only certificates make a `.sig` layer ours.
   if (trust.kind === 'keyless') {
-    const discovered = await discoverCosignSignatures(target.registry, target.repo, target.digest, options);
+    const discovered = await (target.cosignSignatures?.() ?? discoverCosignSignatures(target.registry, target.repo, target.digest, options));
     if (!discovered.ok) return discovered;
     checks.push(...discovered.value.rejected);
     layers = discovered.value.layers;
