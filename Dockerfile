@@ -43,5 +43,5 @@ USER 65532:65532
 EXPOSE 8443
 # The young generation is capped at 16 MiB per semi-space, measured with make bench: V8's own default
 # grew RSS to 250 MiB after 1,000 images; 4 MiB gave 144 MiB but four times the scavenges, costing
-# about 15% more CPU per warm review at 64 concurrent reviews; 16 MiB gives about 170 MiB and the cheaper reviews.
+# about 15% more CPU per warm review at 64 concurrent reviews; 16 MiB gives 170–180 MiB and the cheaper reviews.
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "/app/dist/cli.js", "serve"]
