@@ -23,6 +23,20 @@ export interface CosignDiscovery {
 /** Finds the `.sig` signatures of a digest: discoverCosignSignatures, or a cached and coalesced wrapper of it. */
 export type CosignDiscoverer = (client: RegistryClient, repo: RepositoryRef, digest: Digest, options: RequestOptions) => Promise<Result<CosignDiscovery, RegistryError>>;
 
+/**
+ * Roughly what a discovery result holds in memory, in bytes: payloads, annotations (certificates,
+ * chains and Rekor bundles live there) and every string the registry chose, counted as UTF-16.
+ */
+export function discoveryBytes(d: CosignDiscovery): number {
+  let bytes = 256 + d.tag.length * 2;
+  for (const layer of d.layers) {
+    bytes += 256 + layer.payload.length + (layer.mediaType.length + layer.digest.length) * 2;
+    for (const [key, value] of Object.entries(layer.annotations)) bytes += 64 + (key.length + value.length) * 2;
+  }
+  for (const check of d.rejected) bytes += 128 + ('detail' in check ? check.detail.length * 2 : 0);
+  return bytes;
+}
+
 export function cosignSignatureTag(digest: Digest): string {
   return `${digest.replace(':', '-')}.sig`;
 }

@@ -18,7 +18,7 @@ import type { NamespaceScope } from '../policy/scope.js';
 import type { Digest, RepositoryRef } from '../reference/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { RegistryError } from '../registry/types.js';
-import { discoverCosignSignatures, type CosignDiscovery } from '../discovery/cosign.js';
+import { discoverCosignSignatures, discoveryBytes, type CosignDiscovery } from '../discovery/cosign.js';
 import type { ImageVerdict } from '../verdict/types.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { deadlineSignal } from '../registry/limits.js';
@@ -38,6 +38,9 @@ export interface PipelineOptions {
   readonly sharedWorkMs?: number;
   readonly now?: () => number;
 }
+
+/** A `.sig` manifest with more signature material than this is not kept (fetched each time instead). */
+const MAX_SIGNATURE_ENTRY_BYTES = 1024 * 1024;
 
 const NEVER_CACHED = new Set(['TIMEOUT', 'REGISTRY_UNREACHABLE', 'REGISTRY_ERROR', 'REGISTRY_UNAUTHORIZED']);
 
@@ -84,7 +87,9 @@ export class ImagePipeline {
       ttl: this.#o.tagTtlMs,
       ttlAutopurge: false,
       maxSize: 32 * 1024 * 1024,
-      sizeCalculation: (d) => 512 + d.layers.reduce((n, l) => n + l.payload.length + 512, 0) + d.rejected.length * 512,
+      sizeCalculation: discoveryBytes,
+      // One entry may not crowd out the rest: a huge one is simply fetched again when needed.
+      maxEntrySize: MAX_SIGNATURE_ENTRY_BYTES,
       allowStale: false,
       ttlResolution: 0,
       perf,
@@ -210,8 +215,10 @@ export class ImagePipeline {
     // The caller's deadline is not used: others may join this fetch (it runs under the shared-work budget).
     const { promise, joined } = this.#discovering.run(key, async () => {
       const found = await discoverCosignSignatures(registry, repo, digest, { signal: deadlineSignal(this.#o.sharedWorkMs) });
-      // Registry trouble is never kept, nor "no signature tag" (a denial would fetch again anyway).
-      if (found.ok && found.value.found) this.#signatures.set(key, found.value);
+      // Registry trouble is never kept, nor "no signature tag" (a denial would fetch again anyway); a
+      // signature tag seen gone replaces what was kept, so other rules and policies stop relying on it.
+      if (found.ok && found.value.found && discoveryBytes(found.value) <= MAX_SIGNATURE_ENTRY_BYTES) this.#signatures.set(key, found.value);
+      else if (found.ok) this.#signatures.delete(key);
       return found;
     });
     this.#count('signatures', joined ? 'coalesced' : 'miss');
@@ -228,8 +235,11 @@ export class ImagePipeline {
       }),
     );
     // A signature added since the cached ones were fetched must count, as soon as for an unsigned image.
-    if (verdict.outcome !== 'denied' || !usedCached) return verdict;
-    return verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) => this.#discoverCosign(r, repo, digest, true));
+    // Only a denial on the image's merits is checked again, and only while time is left; registry
+    // trouble in the second look does not replace what the first one found.
+    if (verdict.outcome !== 'denied' || !usedCached || NEVER_CACHED.has(verdict.code) || signal.aborted) return verdict;
+    const fresh = await verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) => this.#discoverCosign(r, repo, digest, true));
+    return fresh.outcome === 'denied' && NEVER_CACHED.has(fresh.code) ? verdict : fresh;
   }
 
   #ttlFor(verdict: ImageVerdict): number {

@@ -11,7 +11,7 @@ import type { RegistryClientOptions } from '../registry/types.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
 import { Gauge } from 'prom-client';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
-import { createDecisionLog } from '../telemetry/decision-log.js';
+import { createDecisionLog, flushOnExit } from '../telemetry/decision-log.js';
 import { buildApp } from './app.js';
 import { generateSelfSignedTls } from './self-signed.js';
 import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
@@ -70,6 +70,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const base = { app: 'signet' };
   const logger = config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base }, destination);
   const decisionLog = createDecisionLog(logger, destination, base);
+  const stopFlushOnExit = destination ? flushOnExit(decisionLog, destination) : () => undefined;
   const metrics = createMetrics();
 
   let material: { cert: string; key: string };
@@ -271,10 +272,14 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
           clearInterval(sweep);
           clearTimeout(cutoff);
         }
-        await registry.close();
-        await recorder?.flush();
-        decisionLog.flush();
-        logger.flush();
+        try {
+          await registry.close();
+          await recorder?.flush();
+        } finally {
+          decisionLog.flush();
+          stopFlushOnExit();
+          logger.flush();
+        }
       })();
       return closing;
     },

@@ -90,3 +90,21 @@ export function createDecisionLog(
   };
   return Object.assign(write, { admission, flush });
 }
+
+/**
+ * Hands batched decision lines over, and has the destination write them synchronously, when the
+ * process exits by any path (an uncaught error, process.exit) rather than through an orderly close:
+ * pino's own exit hook only sees what it was already given. Returns a function that removes the hook.
+ */
+export function flushOnExit(log: DecisionLog, destination: { flushSync(): void }): () => void {
+  const onExit = (): void => {
+    log.flush();
+    try {
+      destination.flushSync();
+    } catch {
+      // Not open yet, or already closed: nothing more can be written at this point.
+    }
+  };
+  process.once('exit', onExit);
+  return () => void process.removeListener('exit', onExit);
+}

@@ -10,6 +10,8 @@ import { haveTools } from '../support/registry-server.js';
 import { startSignedRegistry, type SignedRegistry } from '../support/signed-registry.js';
 import { buildOciLayout, pushImage } from '../support/oci-image.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { startHostileRegistry } from '../support/hostile-registry.js';
 import { join } from 'node:path';
 
 const maybe = haveTools('docker-registry', 'skopeo') ? describe : describe.skip;
@@ -167,5 +169,62 @@ maybe('ImagePipeline: cached signatures admit but never refuse', () => {
     t += 2500; // past the negative TTL of the refusal, well within the 60 s the signatures are cached for
     expect(await pipeline.verify(fx.images.signed, teamPolicy.value, undefined, undefined)).toMatchObject({ outcome: 'allowed' });
     await registry.close();
+  });
+
+  test('registry trouble while re-checking a denial does not replace the denial on the merits', async () => {
+    // A forwarding proxy in front of the real registry that can be told to fail: registries do fail
+    // between two requests, which a real registry cannot be made to do on cue.
+    const proxy = await startHostileRegistry();
+    let failing = false;
+    const forward = (request: IncomingMessage, response: ServerResponse): void => {
+      if (failing) {
+        response.writeHead(503, { 'content-type': 'application/json' });
+        response.end('{"errors":[{"code":"UNAVAILABLE","message":"service unavailable"}]}');
+        return;
+      }
+      const [host, port] = fx.registry.host.split(':');
+      const upstream = httpRequest({ host, port: Number(port), method: request.method, path: request.url, headers: { ...request.headers, host: fx.registry.host } }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      upstream.on('error', () => response.destroy());
+      request.pipe(upstream);
+    };
+    const direct = new RegistryClient({ hosts: { [fx.registry.host]: { insecureHttp: true } } });
+    const parsed = parseReference(fx.images.signed);
+    if (!parsed.ok) throw new Error('fixture');
+    const digest = fx.digests.signed;
+    const sigTag = `${digest.replace(':', '-')}.sig`;
+    const sig = await direct.getManifest({ registry: fx.registry.host, repository: 'apps/signed' }, sigTag);
+    if (!sig.ok) throw new Error(sig.error.message);
+    const blobs = (sig.value.json['layers'] as { digest: string }[]).map((l) => l.digest);
+    for (const path of ['/v2/apps/signed/manifests/v1', `/v2/apps/signed/manifests/${sigTag}`, ...blobs.map((b) => `/v2/apps/signed/blobs/${b}`)]) {
+      for (const method of ['GET', 'HEAD']) proxy.on(method, path, { kind: 'handler', handle: forward });
+    }
+    const image = `${proxy.host}/apps/signed:v1`;
+    const registry = new RegistryClient({ hosts: { [proxy.host]: { insecureHttp: true } } });
+    const pipeline = new ImagePipeline({ registry, tagTtlMs: 60_000, negativeTtlMs: 2000 });
+    const team = generateKeyPair('pw');
+    writeFileSync(join(fx.dir, 'team2.pub'), team.publicKeyPem);
+    const policyFor = (name: string, keyName: string, keyFile: string) =>
+      loadPolicyText(
+        `apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: ${name}}\nkeys:\n  ${keyName}: {file: ${keyFile}}\nrules:\n  - name: apps\n    images: ["${proxy.host}/apps/**"]\n    verify: [{type: cosign, keys: [${keyName}]}]\n`,
+        { baseDir: fx.dir, sourceName: `${name}.yaml` },
+      );
+    const release = policyFor('release', 'release', 'release.pub');
+    const teamOnly = policyFor('team', 'team', 'team2.pub');
+    if (!release.ok || !teamOnly.ok) throw new Error('fixture policies');
+    try {
+      expect((await pipeline.verify(image, release.value, undefined, undefined)).outcome).toBe('allowed');
+      failing = true;
+      // Tag and signatures come from the caches; the signer is not the team's; the second look fails.
+      const verdict = await pipeline.verify(image, teamOnly.value, undefined, undefined);
+      expect(verdict).toMatchObject({ outcome: 'denied', code: 'UNTRUSTED_SIGNER' });
+      expect(proxy.requestsTo(`/v2/apps/signed/manifests/${sigTag}`)).toHaveLength(2); // the second look did happen
+    } finally {
+      await registry.close();
+      await direct.close();
+      await proxy.close();
+    }
   });
 });

@@ -1,4 +1,9 @@
 import { pino } from 'pino';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createDecisionLog } from '../../src/telemetry/decision-log.js';
 
 test('decision lines are pino-format JSON written to the logger destination, one per call, escaped', () => {
@@ -87,4 +92,33 @@ test('a burst of lines is handed over in bounded batches, none split', () => {
     return w.trimEnd().split('\n').map((l) => (JSON.parse(l) as { uid: string }).uid);
   });
   expect(uids).toEqual(Array.from({ length: 200 }, (_, i) => `u${i}`));
+});
+
+test('batched lines reach the file when the process exits abruptly (process.exit, an uncaught error)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'signet-decision-exit-'));
+  try {
+    const moduleUrl = pathToFileURL(join(process.cwd(), 'dist', 'telemetry', 'decision-log.js')).href;
+    if (!existsSync(fileURLToPath(moduleUrl))) throw new Error('dist/ is missing: run make build (make test does)');
+    for (const ending of ['process.exit(3)', "setImmediate(() => { throw new Error('boom') })"]) {
+      const file = join(dir, 'out.log');
+      const script = `
+        import { pino } from 'pino';
+        import { createDecisionLog, flushOnExit } from ${JSON.stringify(moduleUrl)};
+        const destination = pino.destination({ dest: ${JSON.stringify(file)}, sync: false });
+        const logger = pino({ level: 'info' }, destination);
+        const log = createDecisionLog(logger, destination, { app: 'signet' });
+        flushOnExit(log, destination);
+        destination.on('ready', () => {
+          for (let i = 0; i < 3; i++) log({ uid: 'u' + i }, 'admission decision');
+          ${ending};
+        });`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 15_000 });
+      expect(run.status).not.toBe(0);
+      const uids = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { uid: string }).uid);
+      expect(uids).toEqual(['u0', 'u1', 'u2']);
+      rmSync(file);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
