@@ -216,8 +216,9 @@ export class ImagePipeline {
     const { promise, joined } = this.#discovering.run(key, async () => {
       const found = await discoverCosignSignatures(registry, repo, digest, { signal: deadlineSignal(this.#o.sharedWorkMs) });
       // Registry trouble is never kept, nor "no signature tag" (a denial would fetch again anyway); a
-      // signature tag seen gone replaces what was kept, so other rules and policies stop relying on it.
-      if (found.ok && found.value.found && discoveryBytes(found.value) <= MAX_SIGNATURE_ENTRY_BYTES) this.#signatures.set(key, found.value);
+      // signature tag seen gone drops what was kept, so other rules and policies stop relying on it.
+      // (An entry over maxEntrySize is not kept either: set() then drops the key too.)
+      if (found.ok && found.value.found) this.#signatures.set(key, found.value);
       else if (found.ok) this.#signatures.delete(key);
       return found;
     });

@@ -171,6 +171,25 @@ maybe('ImagePipeline: cached signatures admit but never refuse', () => {
     await registry.close();
   });
 
+  test('signature material over 1 MiB for one digest is used but not kept', async () => {
+    const registry = new RegistryClient({ hosts: { [fx.registry.host]: { insecureHttp: true } } });
+    const pipeline = new ImagePipeline({ registry });
+    const policy = await loadPolicyFile(fx.policyPath);
+    const key = decryptPrivateKey(readFileSync(join(fx.dir, 'release.key'), 'utf8'), 'pw');
+    const ref = parseReference(fx.images.signed2);
+    if (!policy.ok || !key.ok || !ref.ok) throw new Error('fixture');
+    // Two signatures whose payloads carry 600 KB of annotations each: 1.2 MB for the digest, each
+    // payload under the 1 MiB payload limit.
+    for (const filler of ['x', 'y']) {
+      expect((await signImage({ client: registry, ref: ref.value, privateKey: key.value, annotations: { note: filler.repeat(600_000) } })).ok).toBe(true);
+    }
+    expect((await pipeline.verify(fx.images.signed2, policy.value, undefined, undefined)).outcome).toBe('allowed');
+    expect(pipeline.size.signatures).toBe(0);
+    expect((await pipeline.verify(fx.images.signed, policy.value, undefined, undefined)).outcome).toBe('allowed');
+    expect(pipeline.size.signatures).toBe(1);
+    await registry.close();
+  });
+
   test('registry trouble while re-checking a denial does not replace the denial on the merits', async () => {
     // A forwarding proxy in front of the real registry that can be told to fail: registries do fail
     // between two requests, which a real registry cannot be made to do on cue.
