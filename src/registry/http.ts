@@ -251,56 +251,26 @@ export class Transport {
    * before reading, and a stream that grows past it is cut off at once (the connection is dropped, not drained).
    */
   async readBody(response: IncomingResponse, cap: number, context: RequestContext, overCap: (announced: number | undefined) => RegistryError): Promise<Result<Buffer, RegistryError>> {
-    const announced = contentLengthOf(response.headers);
-    if (announced !== undefined && announced > cap) {
-      abandon(response.body);
-      return err(overCap(announced));
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of response.body) {
-        const bytes = chunk as Buffer;
-        total += bytes.length;
-        if (total > cap) {
-          abandon(response.body);
-          return err(overCap(undefined));
+    const body = await collectCapped(response, cap);
+    switch (body.kind) {
+      case 'complete':
+        return ok(body.bytes);
+      case 'over-cap':
+        return err(overCap(body.announced));
+      case 'failed': {
+        const deadline = response.deadline;
+        if (body.announced !== undefined && body.received < body.announced && !deadline.timeout.aborted && deadline.caller?.aborted !== true) {
+          return err(registryError('BAD_CONTENT', context, `closed the connection after ${body.received} of ${body.announced} announced bytes for ${context.what}${atHost(context, response.url)}`, response.status));
         }
-        chunks.push(bytes);
+        return err(this.#transportError(body.error, deadline, context, response.url));
       }
-    } catch (error) {
-      const deadline = response.deadline;
-      if (announced !== undefined && total < announced && !deadline.timeout.aborted && deadline.caller?.aborted !== true) {
-        return err(registryError('BAD_CONTENT', context, `closed the connection after ${total} of ${announced} announced bytes for ${context.what}${atHost(context, response.url)}`, response.status));
-      }
-      return err(this.#transportError(error, deadline, context, response.url));
     }
-    return ok(Buffer.concat(chunks, total));
   }
 
   /** Reads at most a few KiB of an error answer and summarises the registry's error codes; never fails. */
   async errorSummary(response: IncomingResponse): Promise<string> {
-    const announced = contentLengthOf(response.headers);
-    if (announced !== undefined && announced > ERROR_BODY_LIMIT) {
-      abandon(response.body);
-      return '';
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of response.body) {
-        const bytes = chunk as Buffer;
-        total += bytes.length;
-        if (total > ERROR_BODY_LIMIT) {
-          abandon(response.body);
-          return '';
-        }
-        chunks.push(bytes);
-      }
-    } catch {
-      return '';
-    }
-    return summariseErrorBody(Buffer.concat(chunks, total));
+    const body = await collectCapped(response, ERROR_BODY_LIMIT);
+    return body.kind === 'complete' ? summariseErrorBody(body.bytes) : '';
   }
 
   #count(kind: string): void {
@@ -415,6 +385,41 @@ function atHost(context: RequestContext, url: URL): string {
  * Drops a body without reading it: the connection is closed rather than drained, which is the point for an
  * oversized or unwanted answer. The abort surfaces as an 'error' event that nobody else listens to.
  */
+type CappedBody =
+  | { readonly kind: 'complete'; readonly bytes: Buffer }
+  /** Announced (Content-Length) or found while reading to be over the cap; the connection was dropped. */
+  | { readonly kind: 'over-cap'; readonly announced: number | undefined }
+  /** The stream failed after `received` bytes (a reset, a deadline). */
+  | { readonly kind: 'failed'; readonly error: unknown; readonly received: number; readonly announced: number | undefined };
+
+/**
+ * The one bounded read of a response body: a Content-Length above the cap is refused before reading,
+ * and a stream that grows past it is cut off at once (the connection is dropped, not drained).
+ */
+async function collectCapped(response: IncomingResponse, cap: number): Promise<CappedBody> {
+  const announced = contentLengthOf(response.headers);
+  if (announced !== undefined && announced > cap) {
+    abandon(response.body);
+    return { kind: 'over-cap', announced };
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response.body) {
+      const bytes = chunk as Buffer;
+      total += bytes.length;
+      if (total > cap) {
+        abandon(response.body);
+        return { kind: 'over-cap', announced: undefined };
+      }
+      chunks.push(bytes);
+    }
+  } catch (error) {
+    return { kind: 'failed', error, received: total, announced };
+  }
+  return { kind: 'complete', bytes: Buffer.concat(chunks, total) };
+}
+
 export function abandon(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();
