@@ -8,7 +8,8 @@
 //   await registry.stop();   // kills the process and removes the folder
 //
 // Tests that need real binaries guard themselves with haveTools(...): it returns false (skip) on a
-// developer machine without them, and throws when CI=true so a missing binary fails the build.
+// developer machine without them, and throws under CI (any CI value but empty or "false") so a
+// missing binary fails the build.
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -68,13 +69,22 @@ function onPath(name: string): boolean {
 }
 
 /**
- * True when every named program is installed. When one is missing: throws under CI=true (tests must not
+ * Whether this run is CI, where a missing real dependency must fail rather than skip. Like most CI
+ * tooling, any non-empty CI value except "false" counts (CI=true, CI=1, CI=yes).
+ */
+export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = (env['CI'] ?? '').trim();
+  return value !== '' && value.toLowerCase() !== 'false';
+}
+
+/**
+ * True when every named program is installed. When one is missing: throws under CI (tests must not
  * silently skip there), otherwise returns false so the caller can skip.
  */
 export function haveTools(...names: string[]): boolean {
   const missing = names.filter((name) => !onPath(name));
   if (missing.length === 0) return true;
-  if (process.env['CI'] === 'true') throw new Error(`required test tools are missing: ${missing.join(', ')} (run scripts/system-deps.sh)`);
+  if (isCI()) throw new Error(`required test tools are missing: ${missing.join(', ')} (run scripts/system-deps.sh)`);
   return false;
 }
 
