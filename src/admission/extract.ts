@@ -1,6 +1,8 @@
 // Finds every container image in an admitted object, with the field path and container name a
 // denial message needs. Knows where each workload kind keeps its pod template; nothing else.
 
+import { isRecord } from '../util/is-record.js';
+
 export type ContainerKind = 'container' | 'initContainer' | 'ephemeralContainer';
 
 export interface ContainerImage {
@@ -83,8 +85,4 @@ export function extractImages(kind: string, object: unknown): Extraction {
 export function changedImages(current: readonly ContainerImage[], previous: readonly ContainerImage[]): ContainerImage[] {
   const before = new Map(previous.map((p) => [p.path, p.image]));
   return current.filter((c) => before.get(c.path) !== c.image);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -2,6 +2,7 @@
 // precise error (the route answers 400); nothing downstream sees an unchecked shape.
 import { err, ok, type Result } from '../util/result.js';
 import type { AdmissionApiVersion, AdmissionRequest, ImageReviewRequest, Operation } from './types.js';
+import { isRecord } from '../util/is-record.js';
 
 const VERSIONS: readonly AdmissionApiVersion[] = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'];
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
@@ -71,10 +72,6 @@ export function parseImageReview(body: unknown): Result<ImageReviewRequest, stri
     }
   }
   return ok({ containers: images, namespace: str(spec['namespace']), annotations });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function str(v: unknown): string | undefined {

@@ -2,13 +2,13 @@
 // webhook's engine without a cluster, and print the response the API server would get.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadPolicyFile } from '../policy/load.js';
+import { loadPolicyFile } from '../trust/policy-file.js';
 import { parseAdmissionReview, parseImageReview } from '../admission/parse.js';
 import { RegistryClient } from '../registry/client.js';
 import { verifyImage } from '../pipeline/verify-image.js';
-import { reviewAdmission, type ImageVerifier } from '../review/admission.js';
-import { reviewImages } from '../review/image-review.js';
-import { pinningPatch } from '../review/pin.js';
+import { reviewAdmission, type ImageVerifier } from '../pipeline/review.js';
+import { reviewImages } from '../pipeline/image-review.js';
+import { pinningPatch } from '../admission/pin.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions, timeoutMs } from './registry-options.js';
 

@@ -2,7 +2,7 @@
 // things on a laptop; in a cluster the chart gives it certificate files.
 import { parseArgs } from 'node:util';
 import { startServer } from '../server/serve.js';
-import type { TrustSourceConfig } from '../server/trust-source.js';
+import type { TrustSourceConfig } from '../trust/source.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 

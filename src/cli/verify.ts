@@ -1,9 +1,9 @@
 // `signet verify IMAGE... --policy FILE`: the webhook's per-image pipeline, from a terminal or a pipeline.
 import { parseArgs } from 'node:util';
-import { loadPolicyFile } from '../policy/load.js';
+import { loadPolicyFile } from '../trust/policy-file.js';
 import { RegistryClient } from '../registry/client.js';
 import { verifyImage } from '../pipeline/verify-image.js';
-import type { ImageVerdict } from '../verdict/types.js';
+import type { ImageVerdict } from '../decide/types.js';
 import { EXIT_DENIED, EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions, timeoutMs } from './registry-options.js';
 

@@ -4,7 +4,7 @@
 import type { NamespaceScope } from '../policy/scope.js';
 import type { CompiledTrust } from '../trust/compose.js';
 import { tenantPolicyFor } from '../trust/compose.js';
-import type { ImageVerdict } from '../verdict/types.js';
+import type { ImageVerdict } from '../decide/types.js';
 import type { ImagePipeline } from './image-pipeline.js';
 import type { RegistryClient } from '../registry/client.js';
 

@@ -7,8 +7,8 @@
 
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { parsePublicKey } from '../trust/keys.js';
-import type { TrustedKey } from '../trust/types.js';
+import { parsePublicKey } from '../keys/keys.js';
+import type { TrustedKey } from '../keys/types.js';
 import type { Result } from '../util/result.js';
 import type { ImagePattern } from './glob.js';
 import { compileImagePattern } from './glob.js';
@@ -22,7 +22,8 @@ import {
   restrictionApplies,
 } from './namespaces.js';
 import type { PathSegment, RawProblem } from './problem.js';
-import { closest, didYouMean, quote } from './problem.js';
+import { closest, didYouMean } from './problem.js';
+import { quote } from '../util/quote.js';
 import type { NamespaceScope } from './scope.js';
 import type {
   CompiledLabelSelector,
@@ -43,12 +44,13 @@ import type {
   VerifierDocument,
 } from './types.js';
 
-import { compileNotationVerifier } from './verifiers/notation.js';
-import { compileDctVerifier } from './verifiers/dct.js';
-import { compileSigstoreVerifier } from './verifiers/sigstore.js';
-import type { VerifierCompileContext, VerifierProblem } from './verifiers/context.js';
+import { compileNotationVerifier } from '../signatures/notation/policy.js';
+import { compileDctVerifier } from '../signatures/dct/policy.js';
+import { compileSigstoreVerifier } from '../signatures/sigstore/policy.js';
+import type { VerifierCompileContext, VerifierProblem } from '../signatures/compile-context.js';
 
 import { FrozenMap } from '../util/frozen-map.js';
+import { isRecord } from '../util/is-record.js';
 
 /** Exempt when the policy does not say: the control plane's own pods must never wait on a registry. */
 const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ['kube-system'];
@@ -70,10 +72,6 @@ export type CompileOutcome =
   | { readonly ok: true; readonly policy: CompiledPolicy }
   | { readonly ok: false; readonly problems: readonly RawProblem[] };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function entries(value: unknown): [string, unknown][] {
   return isRecord(value) ? Object.entries(value) : [];
 }
@@ -81,7 +79,6 @@ function entries(value: unknown): [string, unknown][] {
 function items(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
-
 
 /** Loads the keys map: every entry that has the right shape is parsed; every failure becomes a problem. */
 function compileKeys(keysDoc: unknown, context: CompileContext, problems: RawProblem[]): Map<string, TrustedKey> {

@@ -5,6 +5,7 @@
 
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
+import { quote } from '../util/quote.js';
 
 export interface ImagePattern {
   /** The pattern as written in the policy. */
@@ -27,10 +28,6 @@ const IPV6_SEGMENT = /^\[([0-9a-f:.]+)\](?::([0-9]+))?$/;
 // A repository path segment: the characters distribution allows in a path component, plus `*`.
 const PATH_SEGMENT = /^[a-z0-9._*-]+$/;
 const PORT = /:([^/:]*)$/;
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
-}
 
 /** Docker's rule: the first component is a registry when it has a `.` or `:`, or is `localhost`. */
 function looksLikeRegistry(segment: string): boolean {

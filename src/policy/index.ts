@@ -3,7 +3,7 @@
 
 export { compileImagePattern } from './glob.js';
 export type { ImagePattern } from './glob.js';
-export { loadPolicyFile, loadPolicyText, readKeyFileFromDisk, MAX_KEY_FILE_BYTES, MAX_POLICY_BYTES } from './load.js';
+export { loadPolicyText, MAX_KEY_FILE_BYTES, MAX_POLICY_BYTES } from './load.js';
 export type { LoadTextOptions } from './load.js';
 export type { KeyFileReader } from './compile.js';
 export { matchRule } from './match.js';

@@ -2,15 +2,13 @@
 // a test). Runs the stages in order (YAML, schema, semantic checks and compilation) and turns every
 // problem into `source:line:column: path: message`. Never throws for bad input; reads are bounded.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import type { KeyFileReader } from './compile.js';
 import { compilePolicy } from './compile.js';
 import type { RawProblem } from './problem.js';
-import { formatPath, quote } from './problem.js';
+import { formatPath } from './problem.js';
+import { quote } from '../util/quote.js';
 import { checkShape } from './schema.js';
 import { parseSource } from './source.js';
 import type { CompiledPolicy, PolicyLoadError, PolicyProblem } from './types.js';
@@ -25,92 +23,22 @@ export interface LoadTextOptions {
   readonly baseDir: string;
   /** Names the policy in messages and logs, e.g. the file path or `configmap signet/policy`. */
   readonly sourceName: string;
-  /** Replaces the file system for key files (tests, ConfigMap-mounted keys); defaults to a bounded read. */
+  /**
+   * Reads key files the policy names (`file: release.pub`): a bounded disk read for a policy file
+   * (trust/policy-file.ts), the ConfigMap's data keys for trust from Kubernetes. Without one, a policy
+   * that names a key file is refused: policy code does no I/O of its own.
+   */
   readonly readKeyFile?: KeyFileReader;
 }
 
-function describeFsError(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory, not a file';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
-}
-
-/** Reads a whole regular file of at most `limit` bytes, synchronously (policy loading is not on the request path). */
-function readBoundedSync(path: string, limit: number): Result<Buffer, string> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    return err(describeFsError(error));
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return err(stat.isDirectory() ? 'it is a directory, not a file' : 'it is not a regular file');
-    if (stat.size > limit) return err(`it is ${stat.size} bytes; at most ${limit} are allowed`);
-    // Read one byte past the limit so a file that grows after fstat is still caught.
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    for (;;) {
-      const count = readSync(fd, buffer, length, buffer.length - length, null);
-      if (count === 0) break;
-      length += count;
-      if (length > limit) return err(`it is larger than ${limit} bytes`);
-    }
-    return ok(buffer.subarray(0, length));
-  } catch (error) {
-    return err(describeFsError(error));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function readBounded(path: string, limit: number): Promise<Result<Buffer, string>> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    return err(describeFsError(error));
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) return err(stat.isDirectory() ? 'it is a directory, not a file' : 'it is not a regular file');
-    if (stat.size > limit) return err(`it is ${stat.size} bytes; at most ${limit} are allowed`);
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > limit) return err(`it is larger than ${limit} bytes`);
-    }
-    return ok(buffer.subarray(0, length));
-  } catch (error) {
-    return err(describeFsError(error));
-  } finally {
-    await handle.close();
-  }
-}
-
-export const readKeyFileFromDisk: KeyFileReader = (resolvedPath) => {
-  const read = readBoundedSync(resolvedPath, MAX_KEY_FILE_BYTES);
-  if (!read.ok) return err(`cannot read key file ${quote(resolvedPath)}: ${read.error}`);
-  return ok(read.value.toString('utf8'));
-};
+const noKeyFiles: KeyFileReader = (resolvedPath) => err(`cannot read key file ${quote(resolvedPath)}: this policy source has no files; put the key inline (pem:)`);
 
 function byPosition(a: PolicyProblem, b: PolicyProblem): number {
   return (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) || (a.column ?? 0) - (b.column ?? 0);
 }
 
-function failure(sourceName: string, problems: PolicyProblem[]): PolicyLoadError {
+/** The error for a policy that cannot be loaded: every problem, sorted by position, one per line. */
+export function failure(sourceName: string, problems: PolicyProblem[]): PolicyLoadError {
   const sorted = [...problems].sort(byPosition);
   const lines = sorted.map((problem) => {
     const where = problem.line === undefined ? sourceName : `${sourceName}:${problem.line}:${problem.column ?? 1}`;
@@ -153,7 +81,7 @@ export function loadPolicyText(text: string, opts: LoadTextOptions): Result<Comp
     baseDir: opts.baseDir,
     sourceName: opts.sourceName,
     text,
-    readKeyFile: opts.readKeyFile ?? readKeyFileFromDisk,
+    readKeyFile: opts.readKeyFile ?? noKeyFiles,
   });
   if (outcome.ok) return ok(outcome.policy);
 
@@ -162,13 +90,4 @@ export function loadPolicyText(text: string, opts: LoadTextOptions): Result<Comp
     return { path: formatPath(problem.path), line: position.line, column: position.column, message: problem.message };
   };
   return err(failure(opts.sourceName, [...shapeProblems, ...outcome.problems].map(place)));
-}
-
-/** Reads a policy file (bounded) and loads it; key files are resolved relative to the policy file. */
-export async function loadPolicyFile(path: string): Promise<Result<CompiledPolicy, PolicyLoadError>> {
-  const read = await readBounded(path, MAX_POLICY_BYTES);
-  if (!read.ok) {
-    return err(failure(path, [{ path: '', message: `cannot read policy file ${quote(path)}: ${read.error}` }]));
-  }
-  return loadPolicyText(read.value.toString('utf8'), { baseDir: dirname(resolve(path)), sourceName: path });
 }

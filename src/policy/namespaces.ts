@@ -6,7 +6,7 @@
 
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
-import { quote } from './problem.js';
+import { quote } from '../util/quote.js';
 import type { NamespaceScope } from './scope.js';
 import type { CompiledLabelSelector, CompiledNamespaceRestriction, LabelRequirement } from './types.js';
 

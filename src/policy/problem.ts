@@ -26,11 +26,6 @@ export function formatPath(path: readonly PathSegment[]): string {
   return text;
 }
 
-/** Quoted, control characters escaped, cut to a readable length: policy text is echoed into logs. */
-export function quote(text: string): string {
-  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
-}
-
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i += 1) {

@@ -8,10 +8,12 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { PathSegment, RawProblem } from './problem.js';
-import { didYouMean, quote } from './problem.js';
-import { dctVerifierSchema } from './verifiers/dct.js';
-import { notationVerifierSchema } from './verifiers/notation.js';
-import { sigstoreVerifierSchema } from './verifiers/sigstore.js';
+import { didYouMean } from './problem.js';
+import { quote } from '../util/quote.js';
+import { dctVerifierSchema } from '../signatures/dct/policy.js';
+import { notationVerifierSchema } from '../signatures/notation/policy.js';
+import { sigstoreVerifierSchema } from '../signatures/sigstore/policy.js';
+import { isRecord } from '../util/is-record.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 const NAME_RULE = 'use letters, digits, ".", "_" and "-", starting with a letter or digit (at most 63 characters)';
@@ -242,10 +244,6 @@ const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, s
 // Annotation keyword carrying the message shown instead of ajv's generic one.
 ajv.addVocabulary(['x-problem']);
 const validateShape = ajv.compile(policyJsonSchema);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** JSON pointer → path segments, with array positions as numbers (decided by walking the data). */
 function pointerToPath(pointer: string, data: unknown): PathSegment[] {

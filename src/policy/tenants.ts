@@ -17,9 +17,11 @@ import type { Result } from '../util/result.js';
 import type { LoadTextOptions } from './load.js';
 import { loadPolicyText } from './load.js';
 import type { PathSegment } from './problem.js';
-import { formatPath, quote } from './problem.js';
+import { formatPath } from './problem.js';
+import { quote } from '../util/quote.js';
 import { parseSource } from './source.js';
 import type { CompiledPolicy, PolicyLoadError, PolicyProblem } from './types.js';
+import { isRecord } from '../util/is-record.js';
 
 /** Changes when the same tenant text comes to mean something else, so no cache mixes the two. */
 const TENANT_FORMAT_MARKER = 'signet-tenant-policy-1';
@@ -49,10 +51,6 @@ interface Restriction {
   readonly path: readonly PathSegment[];
   readonly message: string;
   readonly at: 'key' | 'value';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const LOOSE_MODES: ReadonlySet<unknown> = new Set(['warn', 'audit']);

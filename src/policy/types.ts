@@ -1,10 +1,10 @@
 // Types of the image policy: the document operators write (as validated by schema.ts) and the
 // compiled, frozen form the request path reads. Nothing on the request path ever sees the raw document.
 
-import type { TrustedKey } from '../trust/types.js';
-import type { CompiledNotationVerifier, NotationVerifierDocument } from './verifiers/notation.js';
-import type { CompiledDctVerifier, DctVerifierDocument } from './verifiers/dct.js';
-import type { CompiledSigstoreVerifier, SigstoreVerifierDocument } from './verifiers/sigstore.js';
+import type { TrustedKey } from '../keys/types.js';
+import type { CompiledNotationVerifier, NotationVerifierDocument } from '../signatures/notation/policy.js';
+import type { CompiledDctVerifier, DctVerifierDocument } from '../signatures/dct/policy.js';
+import type { CompiledSigstoreVerifier, SigstoreVerifierDocument } from '../signatures/sigstore/policy.js';
 import type { NamespaceScope } from './scope.js';
 
 /** What a failed check does: deny the pod, admit it with a warning, or admit it and only record the result. */

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
-import { quote } from './quote.js';
+import { quote } from '../util/quote.js';
 import type { Digest, ReferenceError } from './types.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
@@ -66,8 +66,18 @@ export function parseDigest(input: string): Result<Digest, ReferenceError> {
   return checked;
 }
 
-/** Digest of the exact bytes given, in the algorithm asked for. */
-export function digestOf(algorithm: DigestAlgorithm, bytes: Uint8Array): Digest {
+/** The digest when `text` is a supported, well-formed digest (lower-case hex of the exact length), else undefined. */
+export function asDigest(text: string): Digest | undefined {
+  const checked = checkDigest(text);
+  return checked.ok ? checked.value : undefined;
+}
+
+export function algorithmOf(digest: Digest): DigestAlgorithm {
+  return digest.slice(0, digest.indexOf(':')) as DigestAlgorithm;
+}
+
+/** Digest of the exact bytes given, in the algorithm asked for (sha256 unless told otherwise). */
+export function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256'): Digest {
   if (!isDigestAlgorithm(algorithm)) {
     // Unreachable from typed code; a programming error, so it throws rather than returning a value.
     throw new TypeError(`unsupported digest algorithm ${quote(String(algorithm))}`);
@@ -78,5 +88,21 @@ export function digestOf(algorithm: DigestAlgorithm, bytes: Uint8Array): Digest 
 
 /** `sha256:` + lower-case hex of SHA-256 over the exact bytes (what registries use for manifests and blobs). */
 export function sha256Digest(bytes: Uint8Array): Digest {
-  return digestOf('sha256', bytes);
+  return digestOf(bytes, 'sha256');
+}
+
+/** True when `bytes` hash to `digest` under the digest's own algorithm. */
+export function matchesDigest(bytes: Uint8Array, digest: Digest): boolean {
+  return digestOf(bytes, algorithmOf(digest)) === digest;
+}
+
+/**
+ * The OCI referrers tag schema (`sha256-<hex>`): algorithm cut to 32 characters, encoded part to 64,
+ * characters a tag may not hold replaced by `-`. No `.sig` suffix: that is cosign's own tag.
+ */
+export function referrersTagFor(digest: Digest): string {
+  const colon = digest.indexOf(':');
+  const algorithm = digest.slice(0, colon).slice(0, 32);
+  const encoded = digest.slice(colon + 1).slice(0, 64);
+  return `${algorithm}-${encoded}`.replace(/[^a-zA-Z0-9_.-]/g, '-');
 }

@@ -16,7 +16,7 @@
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { checkDigest } from './digest.js';
-import { quote } from './quote.js';
+import { quote } from '../util/quote.js';
 import { checkRegistryHost } from './registry-host.js';
 import type { Digest, ImageReference, ReferenceError, RepositoryRef } from './types.js';
 

@@ -16,7 +16,7 @@
 import { isIPv6 } from 'node:net';
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
-import { quote } from './quote.js';
+import { quote } from '../util/quote.js';
 
 const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const IPV6_TEXT = /^[0-9A-Fa-f:]+$/;

@@ -19,6 +19,7 @@ import type { Transport } from './http.js';
 import { headerValue } from './http.js';
 import { parseWwwAuthenticate } from './www-authenticate.js';
 import { basicAuthorization, credentialIdentity } from './credentials.js';
+import { SingleFlight } from '../util/single-flight.js';
 
 const DEFAULT_TOKEN_LIFETIME_S = 60;
 const MAX_SAFETY_MARGIN_MS = 30_000;
@@ -49,7 +50,7 @@ export class Authenticator {
   readonly #transport: Transport;
   readonly #schemes = new Map<string, HostScheme>();
   readonly #tokens = new Map<string, CachedToken>();
-  readonly #inFlight = new Map<string, Promise<Result<string, RegistryError>>>();
+  readonly #inFlight = new SingleFlight<Result<string, RegistryError>>();
   readonly #now: () => number;
 
   constructor(transport: Transport, now: () => number = Date.now) {
@@ -125,12 +126,8 @@ export class Authenticator {
     return JSON.stringify([scheme.realm.href, scheme.service ?? '', scope, credentialIdentity(credentials)]);
   }
 
-  async #singleFlight(key: string, fetch: () => Promise<Result<string, RegistryError>>): Promise<Result<string, RegistryError>> {
-    const running = this.#inFlight.get(key);
-    if (running !== undefined) return running;
-    const started = fetch().finally(() => this.#inFlight.delete(key));
-    this.#inFlight.set(key, started);
-    return started;
+  #singleFlight(key: string, fetch: () => Promise<Result<string, RegistryError>>): Promise<Result<string, RegistryError>> {
+    return this.#inFlight.run(key, fetch).promise;
   }
 
   async #fetchToken(

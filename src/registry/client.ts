@@ -15,7 +15,7 @@ import { Transport, abandon, contentLengthOf, discard, headerValue, headerValues
 import type { Access, RegistryAuthTarget } from './auth.js';
 import { Authenticator, retryAfterOf } from './auth.js';
 import { parseDockerConfigJson } from './credentials.js';
-import { asDigest, digestOf, matchesDigest, referrersTagFor } from './digest.js';
+import { algorithmOf, asDigest, digestOf, matchesDigest, referrersTagFor } from '../reference/digest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX, checkManifestBody, classifyManifestType } from './media-types.js';
 import { indexDescriptors, nextLinkOf } from './referrers.js';
 import type { HostLimits } from './limits.js';
@@ -194,7 +194,7 @@ export class RegistryClient {
       return err(registryError('DIGEST_MISMATCH', context, `sent ${body.value.length} bytes for ${context.what} but its descriptor says ${size}`, response.status));
     }
     if (!matchesDigest(body.value, digest)) {
-      return err(registryError('DIGEST_MISMATCH', context, `sent content for ${context.what} that hashes to ${digestOf(body.value, digest.slice(0, digest.indexOf(':')))}`, response.status));
+      return err(registryError('DIGEST_MISMATCH', context, `sent content for ${context.what} that hashes to ${digestOf(body.value, algorithmOf(digest))}`, response.status));
     }
     return ok(body.value);
   }
@@ -463,7 +463,7 @@ export class RegistryClient {
     let digest: Digest;
     if (ref.kind === 'digest') {
       if (!matchesDigest(bytes, ref.digest)) {
-        return err(registryError('DIGEST_MISMATCH', context, `sent content for ${context.what} that hashes to ${digestOf(bytes, ref.digest.slice(0, ref.digest.indexOf(':')))}`, response.status));
+        return err(registryError('DIGEST_MISMATCH', context, `sent content for ${context.what} that hashes to ${digestOf(bytes, algorithmOf(ref.digest))}`, response.status));
       }
       digest = ref.digest;
     } else {

@@ -4,7 +4,7 @@
 
 import type { Result } from '../util/result.js';
 import { ok, err } from '../util/result.js';
-import { asDigest } from './digest.js';
+import { asDigest } from '../reference/digest.js';
 import type { Descriptor } from './types.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {

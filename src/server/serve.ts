@@ -16,12 +16,12 @@ import { buildApp } from './app.js';
 import { generateSelfSignedTls } from './self-signed.js';
 import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
 import { httpsOptions } from './tls-options.js';
-import { startTrustSource, type TrustSourceConfig } from './trust-source.js';
+import { startTrustSource, type TrustSourceConfig } from '../trust/source.js';
 import { cachedLayered, verifyLayered } from '../pipeline/layered.js';
 import type { NamespaceScope } from '../policy/scope.js';
 import type { CompiledTrust } from '../trust/compose.js';
-import type { EventRecorder } from '../events/recorder.js';
-import type { PullSecretProvider } from '../registry/pull-secrets.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { PullSecretProvider } from '../kube/pull-secrets.js';
 import type { DeniedReview } from './app.js';
 
 export interface ServeConfig {
@@ -93,7 +93,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   let recorder: EventRecorder | undefined;
   let pullSecrets: PullSecretProvider | undefined;
   if (config.trust?.kind === 'kube' && (config.events || config.pullSecrets)) {
-    const [{ CoreV1Api }, events, secrets] = await Promise.all([import('@kubernetes/client-node'), import('../events/recorder.js'), import('../registry/pull-secrets.js')]);
+    const [{ CoreV1Api }, events, secrets] = await Promise.all([import('@kubernetes/client-node'), import('../kube/events.js'), import('../kube/pull-secrets.js')]);
     const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
     if (config.events) recorder = events.createEventRecorder({ coreApi, onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') });
     if (config.pullSecrets) pullSecrets = secrets.createPullSecretProvider({ coreApi, onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') });
@@ -219,7 +219,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
 
   let warming: AbortController | undefined;
   if (config.warmUp && config.trust?.kind === 'kube') {
-    const [{ CoreV1Api }, { warmUp }] = await Promise.all([import('@kubernetes/client-node'), import('../cache/warm-up.js')]);
+    const [{ CoreV1Api }, { warmUp }] = await Promise.all([import('@kubernetes/client-node'), import('../kube/warm-up.js')]);
     const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
     scheduleWarmUp = () => {
       warming?.abort();

@@ -7,7 +7,7 @@ import { repositoryName, repositoryOf, sha256Digest } from '../reference/parse.j
 import type { Digest, ImageReference } from '../reference/types.js';
 import { buildPayload } from '../signatures/cosign/payload.js';
 import { publicKeyPemFor, signPayload } from '../signatures/cosign/private-key.js';
-import { parsePublicKey } from '../trust/keys.js';
+import { parsePublicKey } from '../keys/keys.js';
 import { SIMPLE_SIGNING_MEDIA_TYPE, verifyCosignSignatures } from '../signatures/cosign/verify.js';
 import { cosignSignatureTag } from '../discovery/cosign.js';
 import { err, ok, type Result } from '../util/result.js';

@@ -18,6 +18,7 @@ import { buildOciLayout, pushImage } from '../support/oci-image.js';
 import { haveTools, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { keyBundleSign, keylessSign, makeTestSigstore, notationSign, pushTestImage, type PushedImage, type TestSigstore } from '../support/signers.js';
 import { makePki, type Pki } from '../signatures/notation/pki.js';
+import { readKeyFileFromDisk } from '../../src/trust/policy-file.js';
 
 const available = haveTools('docker-registry', 'skopeo', ...NOTARY_TOOLS);
 const maybe = available ? describe : describe.skip;
@@ -594,7 +595,7 @@ rules:
     });
 
     test.each(examples)('the %s example compiles with loadPolicyText against real trust files', (name, types) => {
-      const loaded = loadPolicyText(substituted(name), { baseDir: dir, sourceName: `docs/verifiers/README.md (${name})` });
+      const loaded = loadPolicyText(substituted(name), { baseDir: dir, sourceName: `docs/verifiers/README.md (${name})`, readKeyFile: readKeyFileFromDisk });
       if (!loaded.ok) throw new Error(loaded.error.message);
       expect(loaded.value.rules).toHaveLength(1);
       expect(loaded.value.rules[0]?.verifiers.map((v) => v.type)).toEqual(types);

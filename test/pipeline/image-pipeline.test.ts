@@ -1,7 +1,8 @@
 // Caches and coalescing against a real registry: counted in actual HTTP requests.
 import { ImagePipeline } from '../../src/pipeline/image-pipeline.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { loadPolicyFile, loadPolicyText } from '../../src/policy/index.js';
+import { loadPolicyText } from '../../src/policy/index.js';
+import { loadPolicyFile, readKeyFileFromDisk } from '../../src/trust/policy-file.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
 import { parseReference } from '../../src/reference/parse.js';
 import { signImage } from '../../src/signing/sign.js';
@@ -152,7 +153,7 @@ maybe('ImagePipeline: cached signatures admit but never refuse', () => {
     writeFileSync(join(fx.dir, 'team.pub'), team.publicKeyPem);
     const teamPolicy = loadPolicyText(
       `apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: team}\nkeys:\n  team: {file: team.pub}\nrules:\n  - name: apps\n    images: ["${fx.registry.host}/apps/**"]\n    verify: [{type: cosign, keys: [team]}]\n`,
-      { baseDir: fx.dir, sourceName: 'team.yaml' },
+      { baseDir: fx.dir, sourceName: 'team.yaml', readKeyFile: readKeyFileFromDisk },
     );
     if (!releasePolicy.ok || !teamPolicy.ok) throw new Error('fixture policies');
     expect((await pipeline.verify(fx.images.signed, releasePolicy.value, undefined, undefined)).outcome).toBe('allowed');
@@ -228,7 +229,7 @@ maybe('ImagePipeline: cached signatures admit but never refuse', () => {
     const policyFor = (name: string, keyName: string, keyFile: string) =>
       loadPolicyText(
         `apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: ${name}}\nkeys:\n  ${keyName}: {file: ${keyFile}}\nrules:\n  - name: apps\n    images: ["${proxy.host}/apps/**"]\n    verify: [{type: cosign, keys: [${keyName}]}]\n`,
-        { baseDir: fx.dir, sourceName: `${name}.yaml` },
+        { baseDir: fx.dir, sourceName: `${name}.yaml`, readKeyFile: readKeyFileFromDisk },
       );
     const release = policyFor('release', 'release', 'release.pub');
     const teamOnly = policyFor('team', 'team', 'team2.pub');

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { loadPolicyFile, loadPolicyText, MAX_KEY_FILE_BYTES } from '../../src/policy/load.js';
+import { loadPolicyText, MAX_KEY_FILE_BYTES } from '../../src/policy/load.js';
+import { loadPolicyFile, readKeyFileFromDisk } from '../../src/trust/policy-file.js';
 import type { CompiledPolicy, CompiledRule, PolicyLoadError, PolicyProblem } from '../../src/policy/types.js';
 import { err, ok } from '../../src/util/result.js';
 
@@ -33,7 +34,7 @@ async function problemsOf(name: string): Promise<readonly PolicyProblem[]> {
 }
 
 function textError(text: string, baseDir = tmpdir()): PolicyLoadError {
-  const result = loadPolicyText(text, { baseDir, sourceName: 'inline.yaml' });
+  const result = loadPolicyText(text, { baseDir, sourceName: 'inline.yaml', readKeyFile: readKeyFileFromDisk });
   if (result.ok) throw new Error('policy loaded, but it is invalid');
   return result.error;
 }
@@ -283,7 +284,7 @@ describe('invalid policies report every problem with its path, line and column',
         { path: 'keys.inline-garbage.publicKey', line: 5, column: 16, message: 'no PEM block found; expected "-----BEGIN PUBLIC KEY-----"' },
         { path: 'keys.file-garbage.file', line: 7, column: 11, message: 'key file "keys/garbage.pub": no PEM block found; expected "-----BEGIN PUBLIC KEY-----"' },
         { path: 'keys.weak.file', line: 9, column: 11, message: 'key file "keys/weak-rsa-1024.pub": RSA key is 1024 bits; at least 2048 are required' },
-        { path: 'keys.missing.file', line: 11, column: 11, message: `cannot read key file ${JSON.stringify(missingKey)}: no such file` },
+        { path: 'keys.missing.file', line: 11, column: 11, message: `cannot read key file ${JSON.stringify(missingKey)}: no such file or directory` },
         { path: 'keys.directory.file', line: 13, column: 11, message: `cannot read key file ${JSON.stringify(keysDir)}: it is a directory, not a file` },
         { path: 'keys.both', line: 15, column: 5, message: 'a key needs exactly one of publicKey (inline PEM) or file (path to a PEM file)' },
         { path: 'keys.neither', line: 17, column: 12, message: 'a key needs exactly one of publicKey (inline PEM) or file (path to a PEM file)' },
@@ -627,9 +628,17 @@ describe('key files', () => {
 
   test('loadPolicyText resolves relative key files against baseDir; absolute paths are used as they are', () => {
     writeFileSync(join(dir, 'keys', 'k.pub'), RELEASE_PEM);
-    const relative = loadPolicyText(policyWithKeyFile('keys/k.pub'), { baseDir: dir, sourceName: 'inline.yaml' });
-    const absolute = loadPolicyText(policyWithKeyFile(join(dir, 'keys', 'k.pub')), { baseDir: '/nonexistent', sourceName: 'inline.yaml' });
+    const relative = loadPolicyText(policyWithKeyFile('keys/k.pub'), { baseDir: dir, sourceName: 'inline.yaml', readKeyFile: readKeyFileFromDisk });
+    const absolute = loadPolicyText(policyWithKeyFile(join(dir, 'keys', 'k.pub')), { baseDir: '/nonexistent', sourceName: 'inline.yaml', readKeyFile: readKeyFileFromDisk });
     expect(relative.ok && absolute.ok && relative.value.keys.get('k')?.fingerprint === absolute.value.keys.get('k')?.fingerprint).toBe(true);
+  });
+
+  test('policy text without a key file reader does no I/O: a key file it names is refused, saying to put the key inline', () => {
+    writeFileSync(join(dir, 'keys', 'k.pub'), RELEASE_PEM);
+    const result = loadPolicyText(policyWithKeyFile(join(dir, 'keys', 'k.pub')), { baseDir: dir, sourceName: 'inline.yaml' });
+    expect(!result.ok && result.error.problems).toEqual([
+      { path: 'keys.k.file', line: 4, column: 13, message: `cannot read key file ${JSON.stringify(join(dir, 'keys', 'k.pub'))}: this policy source has no files; put the key inline (pem:)` },
+    ]);
   });
 
   test('a key file reader can be supplied (keys that come from a ConfigMap)', () => {
@@ -698,8 +707,8 @@ describe('key files', () => {
     expect(await loadPolicyFile(missing)).toEqual(
       err({
         code: 'POLICY_INVALID',
-        message: `policy ${missing} is invalid (1 problem):\n  ${missing}: cannot read policy file ${JSON.stringify(missing)}: no such file`,
-        problems: [{ path: '', message: `cannot read policy file ${JSON.stringify(missing)}: no such file` }],
+        message: `policy ${missing} is invalid (1 problem):\n  ${missing}: cannot read policy file ${JSON.stringify(missing)}: no such file or directory`,
+        problems: [{ path: '', message: `cannot read policy file ${JSON.stringify(missing)}: no such file or directory` }],
       }),
     );
     const result = await loadPolicyFile(dir);

@@ -1,4 +1,5 @@
-import { loadPolicyFile, loadPolicyText } from '../../src/policy/load.js';
+import { loadPolicyText } from '../../src/policy/load.js';
+import { loadPolicyFile, readKeyFileFromDisk } from '../../src/trust/policy-file.js';
 import { matchRule } from '../../src/policy/match.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
 import { parseReference, repositoryName } from '../../src/reference/parse.js';
@@ -6,7 +7,7 @@ import { parseReference, repositoryName } from '../../src/reference/parse.js';
 const KEYLESS_HEADER = 'apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\n';
 
 function policyFrom(text: string): CompiledPolicy {
-  const result = loadPolicyText(text, { baseDir: 'test/fixtures/policies', sourceName: 'inline.yaml' });
+  const result = loadPolicyText(text, { baseDir: 'test/fixtures/policies', sourceName: 'inline.yaml', readKeyFile: readKeyFileFromDisk });
   if (!result.ok) throw new Error(result.error.message);
   return result.value;
 }

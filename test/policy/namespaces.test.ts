@@ -112,7 +112,7 @@ describe('label keys and values (Kubernetes syntax)', () => {
     ],
     [
       `${'p'.repeat(254)}/name`,
-      `prefix "${'p'.repeat(120)}…" of label key "${'p'.repeat(120)}…" must be a DNS subdomain: lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit, at most 253 characters`,
+      `prefix "${'p'.repeat(200)}…" of label key "${'p'.repeat(200)}…" must be a DNS subdomain: lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit, at most 253 characters`,
     ],
     ['-tier', 'label key "-tier" must be at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit'],
     ['tier_', 'label key "tier_" must be at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit'],

@@ -5,12 +5,13 @@ import { matchRule } from '../../src/policy/match.js';
 import type { NamespaceScope } from '../../src/policy/scope.js';
 import { UNKNOWN_SCOPE } from '../../src/policy/scope.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
+import { readKeyFileFromDisk } from '../../src/trust/policy-file.js';
 
 const HEADER = 'apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\n';
 const RELEASE_KEY = 'keys:\n  release: {file: keys/release.pub}\n';
 
 function policyFrom(text: string): CompiledPolicy {
-  const result = loadPolicyText(text, { baseDir: 'test/fixtures/policies', sourceName: 'inline.yaml' });
+  const result = loadPolicyText(text, { baseDir: 'test/fixtures/policies', sourceName: 'inline.yaml', readKeyFile: readKeyFileFromDisk });
   if (!result.ok) throw new Error(result.error.message);
   return result.value;
 }

@@ -233,13 +233,13 @@ describe('repositories and digests on references', () => {
     const pinned = withDigest(parsed('ghcr.io/org/app:v1'), digest);
     expect(pinned).toEqual({ registry: 'ghcr.io', repository: 'org/app', tag: 'v1', digest });
     expect(formatReference(pinned)).toBe(`ghcr.io/org/app:v1@${SHA256}`);
-    const repinned = withDigest(pinned, digestOf('sha256', bytesOf('abc')));
+    const repinned = withDigest(pinned, digestOf(bytesOf('abc'), 'sha256'));
     expect(repinned.digest).toBe('sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(repinned.tag).toBe('v1');
   });
 
   test('withDigest on a digest-only reference keeps the tag undefined', () => {
-    const pinned = withDigest(parsed(`a@${SHA256}`), digestOf('sha512', bytesOf('')));
+    const pinned = withDigest(parsed(`a@${SHA256}`), digestOf(bytesOf(''), 'sha512'));
     expect(pinned.tag).toBeUndefined();
     expect(parseReference(formatReference(pinned))).toEqual({ ok: true, value: pinned });
   });
@@ -262,7 +262,7 @@ describe('digests', () => {
     ['sha512', '', 'sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e'],
     ['sha512', 'abc', 'sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f'],
   ] as const)('%s(%j)', (algorithm, text, expected) => {
-    expect(digestOf(algorithm, bytesOf(text))).toBe(expected);
+    expect(digestOf(bytesOf(text), algorithm)).toBe(expected);
     expect(parseDigest(expected)).toEqual({ ok: true, value: expected });
   });
 
@@ -331,7 +331,7 @@ describe('digests', () => {
   });
 
   test('digestOf refuses an algorithm outside its type', () => {
-    expect(() => digestOf('md5' as unknown as 'sha256', bytesOf(''))).toThrow('unsupported digest algorithm "md5"');
+    expect(() => digestOf(bytesOf(''), 'md5' as unknown as 'sha256')).toThrow('unsupported digest algorithm "md5"');
   });
 
   test('a Digest from parseDigest is accepted where the brand is required', () => {

@@ -255,7 +255,7 @@ describe('digest properties', () => {
   test('computed digests have the canonical form and parse', () => {
     fc.assert(
       fc.property(algorithmArb, fc.uint8Array({ maxLength: 256 }), ([algorithm, length], bytes) => {
-        const digest = digestOf(algorithm, bytes);
+        const digest = digestOf(bytes, algorithm);
         expect(digest).toMatch(new RegExp(`^${algorithm}:[0-9a-f]{${length}}$`));
         expect(parseDigest(digest)).toEqual({ ok: true, value: digest });
         if (algorithm === 'sha256') expect(sha256Digest(bytes)).toBe(digest);
@@ -267,7 +267,7 @@ describe('digest properties', () => {
   test('a wrong length or upper-case hex is rejected with the reason', () => {
     fc.assert(
       fc.property(algorithmArb, fc.uint8Array({ minLength: 1, maxLength: 64 }), ([algorithm, length], bytes) => {
-        const digest = digestOf(algorithm, bytes);
+        const digest = digestOf(bytes, algorithm);
         const shortened = digest.slice(0, -1);
         const short = parseDigest(shortened);
         expect(short.ok).toBe(false);

@@ -1,7 +1,7 @@
 // Pure helpers: digests, the referrers tag, descriptors, Link headers, manifest media types.
 
 import type { Digest } from '../../src/reference/types.js';
-import { asDigest, digestOf, matchesDigest, referrersTagFor } from '../../src/registry/digest.js';
+import { asDigest, digestOf, matchesDigest, referrersTagFor } from '../../src/reference/digest.js';
 import { checkManifestBody, classifyManifestType } from '../../src/registry/media-types.js';
 import { indexDescriptors, nextLinkOf, parseDescriptor } from '../../src/registry/referrers.js';
 

@@ -14,7 +14,7 @@
 // `sha256-<hex>` index tag, as Notation and cosign maintain it on such registries.
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { referrersTagFor } from '../../src/registry/digest.js';
+import { referrersTagFor } from '../../src/reference/digest.js';
 import type { RegistryClient } from '../../src/registry/client.js';
 import { parseReference, repositoryName, repositoryOf } from '../../src/reference/parse.js';
 import type { Digest, RepositoryRef } from '../../src/reference/types.js';

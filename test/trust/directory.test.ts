@@ -4,7 +4,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readTrustDirectory, watchTrustDirectory, type TrustDirectoryWatcher } from '../../src/trust/directory.js';
+import { readTrustDirectory, watchTrustDirectory } from '../../src/trust/directory.js';
+import type { Poller } from '../../src/util/poll.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
 import { waitFor } from '../support/fake-kube-api.js';
 
@@ -62,7 +63,7 @@ class KubeletVolume {
 
 describe('trust from a mounted ConfigMap directory', () => {
   let root: string;
-  let watcher: TrustDirectoryWatcher | undefined;
+  let watcher: Poller | undefined;
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'signet-trust-dir-'));
   });

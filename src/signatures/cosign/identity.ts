@@ -5,7 +5,7 @@
 // Only the repository matters here; tag and digest are dropped (the digest is checked separately).
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { quote } from './message.js';
+import { quote } from '../../util/quote.js';
 
 const DOCKER_HUB = 'docker.io';
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

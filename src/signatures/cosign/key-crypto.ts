@@ -3,7 +3,7 @@
 // signatures and Rekor SignedEntryTimestamps. Never throws: a signature that cannot be checked
 // simply does not verify.
 import { constants, verify as cryptoVerify } from 'node:crypto';
-import type { TrustedKey } from '../../trust/types.js';
+import type { TrustedKey } from '../../keys/types.js';
 
 /** Standard base64 (padded) of a signature annotation. Go's decoder skips CR/LF, so we do too. */
 export function decodeSignatureBase64(text: string): Buffer | undefined {

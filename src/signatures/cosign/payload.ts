@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import type { Digest } from '../../reference/types.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { isJsonObject, parseStrictJsonBytes } from './strict-json.js';
-import { quote } from './message.js';
-import type { JsonObject, JsonValue } from './strict-json.js';
+import { isJsonObject, parseStrictJsonBytes } from '../../util/strict-json.js';
+import { quote } from '../../util/quote.js';
+import type { JsonObject, JsonValue } from '../../util/strict-json.js';
 
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 

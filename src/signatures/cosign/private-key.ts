@@ -4,11 +4,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scryptSync, sign as cryptoSign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
-import { decodePem, decodeStrictBase64, encodePem } from '../../trust/keys.js';
+import { decodePem, decodeStrictBase64, encodePem } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { isJsonObject, parseStrictJsonBytes } from './strict-json.js';
-import type { JsonObject, JsonValue } from './strict-json.js';
+import { isJsonObject, parseStrictJsonBytes } from '../../util/strict-json.js';
+import type { JsonObject, JsonValue } from '../../util/strict-json.js';
 
 export interface PrivateKeyError {
   readonly code: 'BAD_PASSWORD' | 'INVALID_KEY';

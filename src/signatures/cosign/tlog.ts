@@ -5,15 +5,15 @@
 // Without that last step a valid SET for some other artifact would vouch for this one.
 import { createHash } from 'node:crypto';
 import type { InvalidSignatureReason } from '../types.js';
-import type { TrustedKey } from '../../trust/types.js';
-import { decodePem, spkiDer } from '../../trust/keys.js';
+import type { TrustedKey } from '../../keys/types.js';
+import { decodePem, spkiDer } from '../../keys/keys.js';
 import { canonicalizeJson } from '../../util/canonical-json.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { decodeSignatureBase64, verifyWithKey } from './key-crypto.js';
-import { quote } from './message.js';
-import { isJsonObject, parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
-import type { JsonObject, JsonValue } from './strict-json.js';
+import { quote } from '../../util/quote.js';
+import { isJsonObject, parseStrictJson, parseStrictJsonBytes } from '../../util/strict-json.js';
+import type { JsonObject, JsonValue } from '../../util/strict-json.js';
 
 export const BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 

@@ -4,11 +4,11 @@
 // Order matters for safety: blob integrity, then the signature over the exact blob bytes, and only
 // then is the payload JSON parsed and its claims (digest, identity, annotations) believed.
 import type { Digest } from '../../reference/types.js';
-import type { TrustedKey } from '../../trust/types.js';
+import type { TrustedKey } from '../../keys/types.js';
 import type { SignatureCheck } from '../types.js';
 import { decodeSignatureBase64, isPlausibleSignature, verifyWithKey } from './key-crypto.js';
 import { normaliseRepository } from './identity.js';
-import { quote } from './message.js';
+import { quote } from '../../util/quote.js';
 import { digestLike, parsePayload } from './payload.js';
 import { BUNDLE_ANNOTATION, verifyTlogEntry } from './tlog.js';
 

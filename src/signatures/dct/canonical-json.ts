@@ -9,7 +9,7 @@
 // Only values from the strict JSON parser come here (no lone surrogates, no duplicate names).
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import type { JsonValue } from '../cosign/strict-json.js';
+import type { JsonValue } from '../../util/strict-json.js';
 
 // TUF documents are a few levels deep; the bound keeps a hostile document from exhausting the stack.
 const MAX_DEPTH = 64;

@@ -4,11 +4,11 @@
 // and a signature that cannot be checked does not verify.
 import { X509Certificate, constants, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { decodePem, decodeStrictBase64 } from '../../trust/keys.js';
+import { decodePem, decodeStrictBase64 } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { isJsonObject } from '../cosign/strict-json.js';
-import type { JsonValue } from '../cosign/strict-json.js';
+import { isJsonObject } from '../../util/strict-json.js';
+import type { JsonValue } from '../../util/strict-json.js';
 import { canonicalJson } from './canonical-json.js';
 
 export type TufKeyType = 'ecdsa' | 'ecdsa-x509' | 'rsa' | 'rsa-x509' | 'ed25519';

@@ -3,11 +3,11 @@
 // timestamp hashes), the canonical bytes of `signed` (what the signatures cover), the signatures,
 // the expiry and the role-specific fields. Nothing here is trusted yet; verify.ts decides that.
 // Shape errors are one phrase each; a file with any of them is not used at all.
-import { decodeStrictBase64 } from '../../trust/keys.js';
+import { decodeStrictBase64 } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { isJsonObject, parseStrictJsonBytes } from '../cosign/strict-json.js';
-import type { JsonObject, JsonValue } from '../cosign/strict-json.js';
+import { isJsonObject, parseStrictJsonBytes } from '../../util/strict-json.js';
+import type { JsonObject, JsonValue } from '../../util/strict-json.js';
 import { canonicalJson } from './canonical-json.js';
 
 export type TufType = 'Root' | 'Targets' | 'Snapshot' | 'Timestamp';

@@ -17,7 +17,7 @@ import type { Digest } from '../../reference/types.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import type { InvalidSignatureReason, SignatureCheck } from '../types.js';
-import type { JsonValue } from '../cosign/strict-json.js';
+import type { JsonValue } from '../../util/strict-json.js';
 import { parseTufKey, verifyTufSignature } from './keys.js';
 import type { TufKey } from './keys.js';
 import { parseRoot, parseSnapshot, parseTargets, parseTimestamp } from './metadata.js';

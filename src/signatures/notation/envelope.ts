@@ -3,12 +3,12 @@
 // certificates, and (separately, after the signature verified) the signed payload's target
 // descriptor. Pure; every refusal is a sentence for the developer who produced the signature.
 import type { Digest } from '../../reference/types.js';
-import { asDigest } from '../../registry/digest.js';
-import { decodeStrictBase64 } from '../../trust/keys.js';
+import { asDigest } from '../../reference/digest.js';
+import { decodeStrictBase64 } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { quote } from '../cosign/message.js';
-import { isJsonObject, parseStrictJsonBytes, type JsonObject } from '../cosign/strict-json.js';
+import { quote } from '../../util/quote.js';
+import { isJsonObject, parseStrictJsonBytes, type JsonObject } from '../../util/strict-json.js';
 import { MAX_CHAIN_LENGTH, parseCertificate, type Certificate, type NotationAlgorithm } from './certificates.js';
 
 export const NOTATION_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';

@@ -2,7 +2,7 @@
 // `ca` for the notary.x509 signing scheme or `signingAuthority` for notary.x509.signingAuthority),
 // the trusted identities, and the verification level. Also reads trust-store PEM into certificates,
 // once, when the policy is compiled; the request path only compares DER bytes.
-import { decodePem } from '../../trust/keys.js';
+import { decodePem } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { parseCertificate, printable, type Certificate } from './certificates.js';

@@ -8,7 +8,7 @@
 import { flattenedVerify } from 'jose';
 import type { Digest } from '../../reference/types.js';
 import type { InvalidSignatureReason, SignatureCheck } from '../types.js';
-import { quote } from '../cosign/message.js';
+import { quote } from '../../util/quote.js';
 import { algorithmForKey, checkChain, describeKey, validityProblem, type Certificate } from './certificates.js';
 import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, UNDERSTOOD_CRITICAL, isBase64Url, parseJwsEnvelope, parseTargetArtifact, type JwsEnvelope } from './envelope.js';
 import { isSubjectSubset, subjectAttributes } from './identity.js';

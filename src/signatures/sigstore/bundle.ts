@@ -9,9 +9,9 @@ import type { Bundle } from '@sigstore/bundle';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { decodeSignatureBase64 } from '../cosign/key-crypto.js';
-import { isJsonObject, parseStrictJson, parseStrictJsonBytes } from '../cosign/strict-json.js';
-import type { JsonValue } from '../cosign/strict-json.js';
-import { quote } from '../cosign/message.js';
+import { isJsonObject, parseStrictJson, parseStrictJsonBytes } from '../../util/strict-json.js';
+import type { JsonValue } from '../../util/strict-json.js';
+import { quote } from '../../util/quote.js';
 import type { ParsedCertificate } from './certificate.js';
 
 export const BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';

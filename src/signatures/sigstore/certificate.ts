@@ -7,7 +7,7 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { X509Certificate as SigstoreX509Certificate } from '@sigstore/core';
 import type { ASN1Obj } from '@sigstore/core';
-import { decodePem } from '../../trust/keys.js';
+import { decodePem } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 

@@ -6,7 +6,7 @@
 // Pure; no revocation checking (neither Fulcio nor cosign uses CRLs or OCSP).
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { quote } from '../cosign/message.js';
+import { quote } from '../../util/quote.js';
 import { OID_ANY_EXTENDED_KEY_USAGE, OID_CODE_SIGNING } from './certificate.js';
 import type { ParsedCertificate } from './certificate.js';
 

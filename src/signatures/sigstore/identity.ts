@@ -5,7 +5,7 @@
 // operator's own PKI), so leaving the issuer out can never mean "any OIDC provider".
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { quote } from '../cosign/message.js';
+import { quote } from '../../util/quote.js';
 import type { SubjectAlternativeName } from './certificate.js';
 
 export type SubjectMatcher =

@@ -5,8 +5,8 @@
 import type { Digest } from '../../reference/types.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import { quote } from '../cosign/message.js';
-import { isJsonObject, parseStrictJsonBytes } from '../cosign/strict-json.js';
+import { quote } from '../../util/quote.js';
+import { isJsonObject, parseStrictJsonBytes } from '../../util/strict-json.js';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';

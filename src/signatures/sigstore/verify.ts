@@ -8,14 +8,14 @@
 import { dsse } from '@sigstore/core';
 import type { Bundle } from '@sigstore/bundle';
 import type { Digest } from '../../reference/types.js';
-import { parsePublicKey } from '../../trust/keys.js';
-import type { TrustedKey } from '../../trust/types.js';
+import { parsePublicKey } from '../../keys/keys.js';
+import type { TrustedKey } from '../../keys/types.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import type { InvalidSignatureReason, SignatureCheck } from '../types.js';
 import { normaliseRepository } from '../cosign/identity.js';
 import { decodeSignatureBase64, isPlausibleSignature, verifyWithKey } from '../cosign/key-crypto.js';
-import { quote } from '../cosign/message.js';
+import { quote } from '../../util/quote.js';
 import { digestLike, parsePayload } from '../cosign/payload.js';
 import { BUNDLE_ANNOTATION } from '../cosign/tlog.js';
 import { CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/verify.js';

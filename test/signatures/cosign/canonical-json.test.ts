@@ -2,7 +2,7 @@
 // cosign code reads signed documents with. Expected outputs are the RFC's own examples.
 import fc from 'fast-check';
 import { canonicalizeJson } from '../../../src/util/canonical-json.js';
-import { parseStrictJson } from '../../../src/signatures/cosign/strict-json.js';
+import { parseStrictJson } from '../../../src/util/strict-json.js';
 
 function canonical(value: unknown): string {
   const result = canonicalizeJson(value);

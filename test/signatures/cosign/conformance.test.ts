@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Digest } from '../../../src/reference/types.js';
-import { parsePublicKey } from '../../../src/trust/keys.js';
-import type { TrustedKey } from '../../../src/trust/types.js';
+import { parsePublicKey } from '../../../src/keys/keys.js';
+import type { TrustedKey } from '../../../src/keys/types.js';
 import { verifyCosignSignatures } from '../../../src/signatures/cosign/verify.js';
 import type { CosignSignatureLayer, CosignVerifyInput } from '../../../src/signatures/cosign/verify.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretbox } from '@noble/ciphers/salsa.js';
 import type { Digest } from '../../../src/reference/types.js';
-import { parsePublicKey } from '../../../src/trust/keys.js';
+import { parsePublicKey } from '../../../src/keys/keys.js';
 import {
   decryptPrivateKey,
   encryptPrivateKey,

@@ -4,8 +4,8 @@ import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Digest } from '../../../src/reference/types.js';
-import { parsePublicKey } from '../../../src/trust/keys.js';
-import type { TrustedKey } from '../../../src/trust/types.js';
+import { parsePublicKey } from '../../../src/keys/keys.js';
+import type { TrustedKey } from '../../../src/keys/types.js';
 import { canonicalizeJson } from '../../../src/util/canonical-json.js';
 import { buildPayload } from '../../../src/signatures/cosign/payload.js';
 import { signPayload } from '../../../src/signatures/cosign/private-key.js';

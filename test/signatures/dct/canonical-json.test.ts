@@ -3,8 +3,8 @@
 // conformance and real-server tests check the same code against signatures made by notary itself.
 import fc from 'fast-check';
 import { canonicalJson } from '../../../src/signatures/dct/canonical-json.js';
-import { parseStrictJson } from '../../../src/signatures/cosign/strict-json.js';
-import type { JsonValue } from '../../../src/signatures/cosign/strict-json.js';
+import { parseStrictJson } from '../../../src/util/strict-json.js';
+import type { JsonValue } from '../../../src/util/strict-json.js';
 
 function canonical(value: JsonValue): string {
   const result = canonicalJson(value);

@@ -3,11 +3,11 @@
 // (field path + sentence) for everything an operator can get wrong.
 import { generateKeyPairSync } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { compileDctVerifier, dctVerifierSchema } from '../../../src/policy/verifiers/dct.js';
-import type { DctVerifierDocument } from '../../../src/policy/verifiers/dct.js';
-import type { VerifierCompileContext } from '../../../src/policy/verifiers/context.js';
-import { parsePublicKey } from '../../../src/trust/keys.js';
-import type { TrustedKey } from '../../../src/trust/types.js';
+import { compileDctVerifier, dctVerifierSchema } from '../../../src/signatures/dct/policy.js';
+import type { DctVerifierDocument } from '../../../src/signatures/dct/policy.js';
+import type { VerifierCompileContext } from '../../../src/signatures/compile-context.js';
+import { parsePublicKey } from '../../../src/keys/keys.js';
+import type { TrustedKey } from '../../../src/keys/types.js';
 import { err, ok } from '../../../src/util/result.js';
 import { rootCertificateKey } from './tuf-builder.js';
 

@@ -8,7 +8,7 @@ import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPa
 import type { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { canonicalJson } from '../../../src/signatures/dct/canonical-json.js';
-import type { JsonValue } from '../../../src/signatures/cosign/strict-json.js';
+import type { JsonValue } from '../../../src/util/strict-json.js';
 import { keyIdOf } from '../../../src/signatures/dct/keys.js';
 import type { PinnedRootKey } from '../../../src/signatures/dct/verify.js';
 

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { compileNotationVerifier, notationVerifierSchema, type NotationVerifierDocument } from '../../../src/policy/verifiers/notation.js';
-import type { VerifierCompileContext } from '../../../src/policy/verifiers/context.js';
+import { compileNotationVerifier, notationVerifierSchema, type NotationVerifierDocument } from '../../../src/signatures/notation/policy.js';
+import type { VerifierCompileContext } from '../../../src/signatures/compile-context.js';
 import { err, ok } from '../../../src/util/result.js';
 
 const DIR = join(import.meta.dirname, '../../fixtures/conformance/notation-go');

@@ -2,9 +2,9 @@
 // policy schema) and compileSigstoreVerifier, with trust material from the conformance fixtures.
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { compileSigstoreVerifier, sigstoreVerifierSchema } from '../../../src/policy/verifiers/sigstore.js';
-import type { SigstoreVerifierDocument } from '../../../src/policy/verifiers/sigstore.js';
-import type { VerifierCompileContext } from '../../../src/policy/verifiers/context.js';
+import { compileSigstoreVerifier, sigstoreVerifierSchema } from '../../../src/signatures/sigstore/policy.js';
+import type { SigstoreVerifierDocument } from '../../../src/signatures/sigstore/policy.js';
+import type { VerifierCompileContext } from '../../../src/signatures/compile-context.js';
 import { err, ok } from '../../../src/util/result.js';
 
 const FILES: Record<string, URL> = {

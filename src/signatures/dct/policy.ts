@@ -1,0 +1,218 @@
+// Policy fragment for Docker Content Trust (Notary v1) entries in a rule's `verify` list: the JSON
+// Schema of the entry, its document and compiled types, and the compiler that parses the pinned
+// root keys, the server URL and its CA bundle once, when the policy is loaded.
+import { X509Certificate } from 'node:crypto';
+import { decodePem, parsePublicKey } from '../../keys/keys.js';
+import { err, ok } from '../../util/result.js';
+import type { Result } from '../../util/result.js';
+import { algorithmProblem, certificateFacts } from './keys.js';
+import type { PinnedRootKey } from './verify.js';
+import type { VerifierCompileContext, VerifierProblem } from '../compile-context.js';
+
+/** Inline PEM or a file next to the policy; exactly one of the two. */
+const materialSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    file: { type: 'string', minLength: 1, description: 'Path of a PEM file, relative to the policy file.' },
+    pem: { type: 'string', minLength: 1, description: 'The PEM text itself.' },
+  },
+} as const;
+
+export const dctVerifierSchema: Record<string, unknown> = {
+  type: 'object',
+  description:
+    'Docker Content Trust (Notary v1): the image tag (or digest) must be signed in the TUF trust data a notary server holds for the repository, and that trust data must be signed by every pinned root key.',
+  additionalProperties: false,
+  required: ['type', 'server', 'rootKeys'],
+  properties: {
+    type: { const: 'dct' },
+    server: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 2048,
+      description: 'Base URL of the notary server, e.g. https://notary.example.com:4443 (Docker Hub: https://notary.docker.io).',
+    },
+    caBundle: { ...materialSchema, description: "Extra CA certificates (PEM) trusted for the notary server's TLS certificate only." },
+    rootKeys: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      description:
+        'Root keys the repository trust data must be signed by (every one of them): names of entries in the top-level keys map, or {file|pem} holding a public key or the root certificate.',
+      items: {
+        oneOf: [
+          { type: 'string', minLength: 1, description: 'Name of an entry in the top-level keys map.' },
+          { ...materialSchema, description: 'A PEM public key or root certificate (ecdsa-x509, as notary stores root keys).' },
+        ],
+      },
+    },
+    delegations: {
+      type: 'array',
+      maxItems: 8,
+      uniqueItems: true,
+      description:
+        'Delegation roles that must all have signed the tag, e.g. [targets/releases] ("releases" means the same). Without it, a published targets/releases decides when the repository has one, else the targets role.',
+      items: { type: 'string', pattern: '^(targets/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+    },
+    insecureHttp: { type: 'boolean', default: false, description: 'Allow an http:// server URL (test servers only).' },
+  },
+};
+
+export interface PemMaterialDocument {
+  readonly file?: string;
+  readonly pem?: string;
+}
+
+export interface DctVerifierDocument {
+  readonly type: 'dct';
+  readonly server: string;
+  readonly caBundle?: PemMaterialDocument;
+  readonly rootKeys: readonly (string | PemMaterialDocument)[];
+  readonly delegations?: readonly string[];
+  readonly insecureHttp?: boolean;
+}
+
+export interface CompiledDctVerifier {
+  readonly type: 'dct';
+  /** Normalised base URL without a trailing slash. */
+  readonly server: string;
+  /** Validated PEM certificates for the server's TLS, when the policy gives any. */
+  readonly caBundle: string | undefined;
+  readonly insecureHttp: boolean;
+  /** Every one of them must have signed the repository's root metadata. */
+  readonly rootKeys: readonly PinnedRootKey[];
+  /** `targets/<name>` roles that must all have signed; empty means Docker's default. */
+  readonly delegations: readonly string[];
+}
+
+// A CA bundle is a handful of certificates; anything far larger is a mistake.
+const MAX_CA_BUNDLE_CHARS = 256 * 1024;
+
+export function compileDctVerifier(doc: DctVerifierDocument, ctx: VerifierCompileContext): Result<CompiledDctVerifier, VerifierProblem[]> {
+  const problems: VerifierProblem[] = [];
+  const insecureHttp = doc.insecureHttp === true;
+
+  const server = compileServer(doc.server, insecureHttp);
+  if (!server.ok) problems.push({ path: 'server', message: server.error });
+
+  let caBundle: string | undefined;
+  if (doc.caBundle !== undefined) {
+    const text = readMaterial(doc.caBundle, 'caBundle', ctx, problems);
+    if (text !== undefined) {
+      const checked = checkCaBundle(text);
+      if (checked.ok) caBundle = text;
+      else problems.push({ path: doc.caBundle.file !== undefined ? 'caBundle.file' : 'caBundle.pem', message: checked.error });
+    }
+  }
+
+  const rootKeys: PinnedRootKey[] = [];
+  doc.rootKeys.forEach((entry, index) => {
+    const path = `rootKeys[${index}]`;
+    if (typeof entry === 'string') {
+      const named = ctx.keys.get(entry);
+      if (named === undefined) {
+        const known = [...ctx.keys.keys()];
+        problems.push({ path, message: `no key named ${JSON.stringify(entry)} in the top-level keys map${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}` });
+        return;
+      }
+      rootKeys.push(Object.freeze({ name: named.name, key: named.key }));
+      return;
+    }
+    const text = readMaterial(entry, path, ctx, problems);
+    if (text === undefined) return;
+    const name = entry.file ?? path;
+    const pinned = pinnedKeyFromPem(name, text);
+    if (pinned.ok) rootKeys.push(pinned.value);
+    else problems.push({ path: entry.file !== undefined ? `${path}.file` : `${path}.pem`, message: pinned.error });
+  });
+
+  const delegations: string[] = [];
+  for (const [index, name] of (doc.delegations ?? []).entries()) {
+    const full = name.startsWith('targets/') ? name : `targets/${name}`;
+    if (delegations.includes(full)) problems.push({ path: `delegations[${index}]`, message: `${full} is listed twice` });
+    else delegations.push(full);
+  }
+
+  if (problems.length > 0 || !server.ok) return err(problems);
+  return ok(
+    Object.freeze({
+      type: 'dct' as const,
+      server: server.value,
+      caBundle,
+      insecureHttp,
+      rootKeys: Object.freeze(rootKeys),
+      delegations: Object.freeze(delegations),
+    }),
+  );
+}
+
+function compileServer(text: string, insecureHttp: boolean): Result<string, string> {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return err(`${JSON.stringify(text)} is not a URL; write it like https://notary.example.com:4443`);
+  }
+  if (url.protocol === 'http:' && !insecureHttp) return err('plain http is refused; use https, or set insecureHttp: true for a test server');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return err(`${JSON.stringify(text)} does not start with https://`);
+  if (url.username !== '' || url.password !== '') return err('the URL must not contain credentials');
+  if (url.search !== '' || url.hash !== '') return err('the URL must not have a query or fragment');
+  return ok(url.href.replace(/\/+$/, ''));
+}
+
+function readMaterial(material: PemMaterialDocument, path: string, ctx: VerifierCompileContext, problems: VerifierProblem[]): string | undefined {
+  if (material.file !== undefined) {
+    const read = ctx.readFile(material.file);
+    if (!read.ok) {
+      problems.push({ path: `${path}.file`, message: read.error });
+      return undefined;
+    }
+    return read.value;
+  }
+  if (material.pem !== undefined) return material.pem;
+  problems.push({ path, message: 'give either file or pem' });
+  return undefined;
+}
+
+function checkCaBundle(text: string): Result<void, string> {
+  if (text.length > MAX_CA_BUNDLE_CHARS) return err(`the CA bundle is ${text.length} characters; that is far more than a few certificates`);
+  const blocks = decodePem(text);
+  if (!blocks.ok) return err(`the CA bundle is not valid PEM: ${blocks.error}`);
+  if (blocks.value.length === 0) return err('the CA bundle holds no "-----BEGIN CERTIFICATE-----" block');
+  for (const [index, block] of blocks.value.entries()) {
+    if (block.type !== 'CERTIFICATE') return err(`block ${index + 1} of the CA bundle is a ${block.type}, not a CERTIFICATE`);
+    try {
+      new X509Certificate(block.der);
+    } catch {
+      return err(`certificate ${index + 1} of the CA bundle cannot be parsed`);
+    }
+  }
+  return ok(undefined);
+}
+
+/** A pinned root given as PEM: one public key, or one certificate (whose key is what counts). */
+function pinnedKeyFromPem(name: string, text: string): Result<PinnedRootKey, string> {
+  const blocks = decodePem(text);
+  if (!blocks.ok) return err(`not valid PEM: ${blocks.error}`);
+  const [block] = blocks.value;
+  if (block === undefined) return err('no PEM block found; expected a PUBLIC KEY or CERTIFICATE');
+  if (blocks.value.length > 1) return err(`found ${blocks.value.length} PEM blocks; give one key or certificate per entry`);
+  if (block.type === 'CERTIFICATE') {
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(block.der);
+    } catch {
+      return err('the certificate cannot be parsed');
+    }
+    const problem = algorithmProblem('any', certificate.publicKey);
+    if (problem !== undefined) return err(`the certificate cannot be a root key: ${problem}`);
+    const [commonName] = certificateFacts(certificate).commonNames;
+    return ok(Object.freeze({ name: commonName === undefined ? name : `${name} (CN=${commonName})`, key: certificate.publicKey }));
+  }
+  const key = parsePublicKey(name, text);
+  if (!key.ok) return err(key.error.message);
+  return ok(Object.freeze({ name: key.value.name, key: key.value.key }));
+}

@@ -1,0 +1,161 @@
+// The `type: notation` entry of a rule's `verify:` list: its JSON Schema, its written and compiled
+// forms, and the compiler that reads trust-store certificates and trusted identities once per policy
+// change, so the request path only compares bytes and parsed names.
+//
+//   verify:
+//     - type: notation
+//       trustStore:
+//         type: ca                     # or signingAuthority (notary.x509.signingAuthority signatures)
+//         name: acme-ca                # shown in verdicts: "acme-ca (CN=acme signer)"
+//         certificates: [{file: notation/acme-root.pem}]
+//       trustedIdentities: ["x509.subject: C=US, ST=WA, O=acme"]    # or ["*"]
+//       level: strict                  # permissive | audit
+import { parseTrustedIdentities, type TrustedIdentities } from './identity.js';
+import { MAX_TRUST_STORE_CERTIFICATES, parseTrustStorePem, type NotationTrustStore, type TrustStoreType, type VerificationLevel } from './trust.js';
+import type { Certificate } from './certificates.js';
+import { err, ok } from '../../util/result.js';
+import type { Result } from '../../util/result.js';
+import type { VerifierCompileContext, VerifierProblem } from '../compile-context.js';
+
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+
+export const notationVerifierSchema: Record<string, unknown> = {
+  type: 'object',
+  description:
+    'Notation (Notary Project) signatures, found as OCI referrers of the image, whose certificate chain ends in a root of the trust store and whose signer is a trusted identity.',
+  additionalProperties: false,
+  required: ['type', 'trustStore', 'trustedIdentities'],
+  properties: {
+    type: { const: 'notation' },
+    trustStore: {
+      type: 'object',
+      description: 'The root certificates a signature chain must end in.',
+      additionalProperties: false,
+      required: ['type', 'certificates'],
+      properties: {
+        type: {
+          enum: ['ca', 'signingAuthority'],
+          description:
+            'ca: for signatures with the notary.x509 signing scheme (what `notation sign` makes); signingAuthority: for notary.x509.signingAuthority signatures (signing services that vouch for the signing time).',
+        },
+        name: {
+          type: 'string',
+          pattern: NAME_PATTERN,
+          maxLength: 63,
+          description: 'Name shown in verdicts as "<name> (CN=<signer>)". Default: the store type.',
+        },
+        certificates: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_TRUST_STORE_CERTIFICATES,
+          description: 'Root certificates (self-signed, PEM), each given inline or as a file relative to the policy.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            maxProperties: 1,
+            description: 'Exactly one of file or pem.',
+            properties: {
+              file: { type: 'string', minLength: 1, description: 'Path of a PEM file (one or more CERTIFICATE blocks), relative to the policy file.' },
+              pem: { type: 'string', minLength: 1, description: 'PEM text with one or more CERTIFICATE blocks.' },
+            },
+          },
+        },
+      },
+    },
+    trustedIdentities: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1 },
+      description:
+        '["*"] trusts every signer whose chain ends in the trust store; otherwise entries "x509.subject: C=…, ST=…, O=…" (C, ST and O required), and a signer matches when its certificate subject has every listed attribute with the same value.',
+    },
+    level: {
+      enum: ['strict', 'permissive', 'audit'],
+      default: 'strict',
+      description:
+        'strict: enforce integrity, trust, certificate validity and signature expiry; permissive: ignore expired signatures and certificates; audit: only require an intact signature over this image, from anyone (use with a rule mode of audit or warn).',
+    },
+  },
+};
+
+export interface NotationCertificateDocument {
+  readonly file?: string;
+  readonly pem?: string;
+}
+
+export interface NotationVerifierDocument {
+  readonly type: 'notation';
+  readonly trustStore: {
+    readonly type: TrustStoreType;
+    readonly name?: string;
+    readonly certificates: readonly NotationCertificateDocument[];
+  };
+  readonly trustedIdentities: readonly string[];
+  readonly level?: VerificationLevel;
+}
+
+export interface CompiledNotationVerifier {
+  readonly type: 'notation';
+  readonly trustStore: NotationTrustStore;
+  readonly trustedIdentities: TrustedIdentities;
+  readonly level: VerificationLevel;
+}
+
+export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: VerifierCompileContext): Result<CompiledNotationVerifier, VerifierProblem[]> {
+  const problems: VerifierProblem[] = [];
+  const certificates: Certificate[] = [];
+  doc.trustStore.certificates.forEach((entry, index) => {
+    const path = `trustStore.certificates[${index}]`;
+    let pem: string;
+    let label: string;
+    if (entry.file !== undefined && entry.pem === undefined) {
+      const read = ctx.readFile(entry.file);
+      if (!read.ok) {
+        problems.push({ path: `${path}.file`, message: read.error });
+        return;
+      }
+      pem = read.value;
+      label = `${path}.file`;
+    } else if (entry.pem !== undefined && entry.file === undefined) {
+      pem = entry.pem;
+      label = `${path}.pem`;
+    } else {
+      problems.push({ path, message: 'give exactly one of file or pem' });
+      return;
+    }
+    const parsed = parseTrustStorePem(pem);
+    if (!parsed.ok) {
+      const where = entry.file !== undefined ? `certificate file ${JSON.stringify(entry.file)}: ` : '';
+      problems.push({ path: label, message: `${where}${parsed.error}` });
+      return;
+    }
+    for (const certificate of parsed.value) {
+      // The same root listed twice (e.g. in two files) is harmless; keep one.
+      if (!certificates.some((known) => known.der.equals(certificate.der))) certificates.push(certificate);
+    }
+  });
+  if (certificates.length > MAX_TRUST_STORE_CERTIFICATES) {
+    problems.push({ path: 'trustStore.certificates', message: `the trust store holds ${certificates.length} certificates; at most ${MAX_TRUST_STORE_CERTIFICATES} are allowed` });
+  }
+
+  const identities = parseTrustedIdentities(doc.trustedIdentities);
+  if (!identities.ok) {
+    for (const problem of identities.error) problems.push({ path: `trustedIdentities[${problem.index}]`, message: problem.message });
+  }
+  if (problems.length > 0 || !identities.ok) return err(problems);
+
+  return ok(
+    Object.freeze({
+      type: 'notation',
+      trustStore: Object.freeze({
+        type: doc.trustStore.type,
+        name: doc.trustStore.name ?? doc.trustStore.type,
+        certificates: Object.freeze(certificates),
+      }),
+      trustedIdentities: Object.freeze(identities.value),
+      level: doc.level ?? 'strict',
+    }),
+  );
+}
