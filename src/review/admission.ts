@@ -4,7 +4,7 @@ import type { CompiledPolicy, Mode } from '../policy/types.js';
 import { changedImages, extractImages, podSpecOf, SUPPORTED_KINDS, type ContainerImage } from '../admission/extract.js';
 import type { RegistryCredentials } from '../registry/types.js';
 import type { AdmissionRequest, AdmissionResponseBody } from '../admission/types.js';
-import type { ImageVerdict } from '../verdict/types.js';
+import type { ImageVerdict, ObjectDenyCode } from '../verdict/types.js';
 import type { NamespaceScope } from '../policy/scope.js';
 import { clip, denialMessage, MAX_WARNING_CHARS, MAX_WARNINGS, type ContainerVerdict } from './message.js';
 import { startDeadline } from './deadline.js';
@@ -183,7 +183,7 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
   };
 }
 
-function deny(request: AdmissionRequest, object: string, reason: string, message: string): AdmissionDecision {
+function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode, message: string): AdmissionDecision {
   return {
     response: { uid: request.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message, metadata: {} } },
     outcome: 'denied',
