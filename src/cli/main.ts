@@ -45,11 +45,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   try {
     return await command.run(args, io);
   } catch (e) {
-    // parseArgs reports unknown flags with TypeError and a code; both are the user's to fix.
-    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+    // parseArgs reports bad flags with an ERR_PARSE_ARGS_* code; both are the user's to fix. Checked by
+    // code, not by class: an error made in another realm (a vm context, as under jest) is no TypeError here.
+    if (e instanceof UsageError || isParseArgsError(e)) {
       io.stderr(`signet ${name}: ${e.message}\n\n${command.usage}\n`);
       return EXIT_USAGE;
     }
     throw e;
   }
+}
+
+function isParseArgsError(e: unknown): e is Error & { code: string } {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS') && 'message' in e;
 }

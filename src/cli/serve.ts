@@ -73,7 +73,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const key = values['tls-key'] ?? io.env['SIGNET_TLS_KEY'];
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   const timeoutSeconds = number(values['timeout-seconds'], '--timeout-seconds', 1, 30);
-  const port = number(values.port ?? io.env['SIGNET_PORT'] ?? '8443', '--port', 0, 65535);
+  const port = integer(values.port ?? io.env['SIGNET_PORT'] ?? '8443', '--port', 0, 65535);
   const host = values.host ?? (cert ? '0.0.0.0' : '127.0.0.1');
   const concurrency = integer(values['registry-concurrency'], '--registry-concurrency', 1, 1024);
   const politeness = {
@@ -95,7 +95,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     tls: cert && key ? { kind: 'files', certPath: cert, keyPath: key } : { kind: 'self-signed', dir: values['local-dir'], hosts: ['localhost', '127.0.0.1'] },
     timeoutSeconds,
     budgetFraction: 0.8,
-    bodyLimitBytes: number(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
+    bodyLimitBytes: integer(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
     registry: { ...registryOptions(values, io.env), ...politeness },
     reloadIntervalMs: number(values['reload-interval'], '--reload-interval', 0.05, 3600) * 1000,
     cache: {

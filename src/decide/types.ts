@@ -2,24 +2,10 @@
 // stable reason code a developer, the logs and the metrics all share.
 import type { Digest } from '../reference/types.js';
 import type { SignatureCheck, SignatureSystem } from '../signatures/types.js';
+import type { DenyCode } from './codes.js';
 
-/** Stable, documented denial codes (docs/denials.md). */
-export type DenyCode =
-  | 'INVALID_REFERENCE'
-  | 'NO_MATCHING_RULE'
-  | 'DENIED_BY_RULE'
-  | 'UNSIGNED'
-  | 'UNTRUSTED_SIGNER'
-  | 'DIGEST_MISMATCH'
-  | 'BAD_SIGNATURE'
-  | 'MISSING_ANNOTATION'
-  | 'IDENTITY_MISMATCH'
-  | 'THRESHOLD_NOT_MET'
-  | 'NOT_FOUND'
-  | 'REGISTRY_UNREACHABLE'
-  | 'REGISTRY_UNAUTHORIZED'
-  | 'REGISTRY_ERROR'
-  | 'TIMEOUT';
+// The codes are a runtime catalogue (codes.ts); the type is derived from it.
+export { DENY_CODES, OBJECT_DENY_CODES, type DenyCode, type ObjectDenyCode } from './codes.js';
 
 /** What satisfied a rule for an allowed image. */
 export interface Satisfaction {

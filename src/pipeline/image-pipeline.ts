@@ -229,17 +229,25 @@ export class ImagePipeline {
   /** Verification at a digest, using cached signatures to admit but never to refuse. */
   async #verifyAtDigest(plan: Extract<ImagePlan, { kind: 'verify' }>, resolved: ResolvedImage, registry: RegistryClient): Promise<ImageVerdict> {
     const signal = deadlineSignal(this.#o.sharedWorkMs);
+    // Judged on the clock the verdict's lifetime is measured on (#ttlFor), so the two agree.
+    const now = new Date(this.#o.now());
     let usedCached = false;
-    const verdict = await verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) =>
-      this.#discoverCosign(r, repo, digest, false, () => {
-        usedCached = true;
-      }),
+    const verdict = await verifyAtDigest(
+      plan,
+      resolved,
+      registry,
+      signal,
+      (r, repo, digest) =>
+        this.#discoverCosign(r, repo, digest, false, () => {
+          usedCached = true;
+        }),
+      now,
     );
     // A signature added since the cached ones were fetched must count, as soon as for an unsigned image.
     // Only a denial on the image's merits is checked again, and only while time is left; registry
     // trouble in the second look does not replace what the first one found.
     if (verdict.outcome !== 'denied' || !usedCached || NEVER_CACHED.has(verdict.code) || signal.aborted) return verdict;
-    const fresh = await verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) => this.#discoverCosign(r, repo, digest, true));
+    const fresh = await verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) => this.#discoverCosign(r, repo, digest, true), now);
     return fresh.outcome === 'denied' && NEVER_CACHED.has(fresh.code) ? verdict : fresh;
   }
 

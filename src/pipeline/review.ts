@@ -5,7 +5,7 @@ import { changedImages, extractImages, podSpecOf, SUPPORTED_KINDS } from '../adm
 import type { RegistryCredentials } from '../registry/types.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { AdmissionDecision } from '../admission/decision.js';
-import type { ImageVerdict } from '../decide/types.js';
+import type { ImageVerdict, ObjectDenyCode } from '../decide/types.js';
 import type { NamespaceScope } from '../policy/scope.js';
 import { clip, denialMessage, MAX_WARNING_CHARS, MAX_WARNINGS, type ContainerVerdict } from '../admission/message.js';
 import { startDeadline } from './deadline.js';
@@ -170,7 +170,7 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
   };
 }
 
-function deny(request: AdmissionRequest, object: string, reason: string, message: string): AdmissionDecision {
+function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode, message: string): AdmissionDecision {
   return {
     response: { uid: request.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message, metadata: {} } },
     outcome: 'denied',

@@ -99,6 +99,8 @@ export async function verifyAtDigest(
   registry: RegistryClient,
   signal: AbortSignal | undefined,
   discover: CosignDiscoverer = discoverCosignSignatures,
+  /** The time certificates, signatures and trust metadata are judged at. */
+  now: Date = new Date(),
 ): Promise<ImageVerdict> {
   const { image, repo, name, rule } = plan;
   const digest = resolved.digest;
@@ -113,7 +115,7 @@ export async function verifyAtDigest(
     repo,
     digest,
     registry,
-    now: new Date(),
+    now,
     cosignSignatures,
     ...(resolved.descriptor ? { descriptor: resolved.descriptor } : {}),
     ...(signal ? { signal } : {}),

@@ -47,6 +47,8 @@ export interface ServeConfig {
   readonly reloadIntervalMs: number;
   /** Cache lifetimes (tag → digest, allowed verdicts, denials on the image's merits). */
   readonly cache?: { readonly tagTtlMs?: number; readonly verdictTtlMs?: number; readonly negativeTtlMs?: number; readonly maxEntries?: number };
+  /** The clock (epoch ms) of the caches and of the time signatures are verified at. Default Date.now; tests inject one. */
+  readonly now?: () => number;
   readonly logger?: Logger;
 }
 
@@ -150,6 +152,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const pipeline = new ImagePipeline({
     registry,
     ...config.cache,
+    ...(config.now ? { now: config.now } : {}),
     // Shared lookups may outlive the review that started them (others wait on them), but never the longest review.
     sharedWorkMs: config.timeoutSeconds * 1000 * config.budgetFraction,
   });
