@@ -1,5 +1,5 @@
 // The catalogue of deny codes: the single source for the `DenyCode` type, docs/denials.md and the
-// table test that pins every code's reason and fix (test/verdict/deny-catalogue.test.ts). Adding a
+// table test that pins every code's reason and fix (test/decide/deny-catalogue.test.ts). Adding a
 // code here without documenting and testing it fails the build.
 
 /**
@@ -26,6 +26,45 @@ export const DENY_CODES = [
 
 /** Stable, documented denial codes of an image (docs/denials.md). */
 export type DenyCode = (typeof DENY_CODES)[number];
+
+/**
+ * The one classification of deny codes:
+ * - `image`: the image's own merits (its reference, the policy, its signatures). Such a denial is
+ *   cached (briefly) and is never let through by fail-open.
+ * - `access`: the webhook may not read the registry. A configuration problem, not an outage: never
+ *   cached, and never let through by fail-open (that would admit any private image).
+ * - `outage`: the registry failed or time ran out. Never cached; with `failurePolicy: open`, a cluster
+ *   rule's outage is let through with a warning (a tenant's never is).
+ */
+export type DenyClass = 'image' | 'access' | 'outage';
+
+export const DENY_CLASS: Readonly<Record<DenyCode, DenyClass>> = Object.freeze({
+  INVALID_REFERENCE: 'image',
+  NO_MATCHING_RULE: 'image',
+  DENIED_BY_RULE: 'image',
+  UNSIGNED: 'image',
+  UNTRUSTED_SIGNER: 'image',
+  DIGEST_MISMATCH: 'image',
+  BAD_SIGNATURE: 'image',
+  MISSING_ANNOTATION: 'image',
+  IDENTITY_MISMATCH: 'image',
+  THRESHOLD_NOT_MET: 'image',
+  NOT_FOUND: 'image',
+  REGISTRY_UNREACHABLE: 'outage',
+  REGISTRY_UNAUTHORIZED: 'access',
+  REGISTRY_ERROR: 'outage',
+  TIMEOUT: 'outage',
+});
+
+/** A denial on the image's own merits: the same look would find the same thing, so it may be cached. */
+export function isOnTheMerits(code: DenyCode): boolean {
+  return DENY_CLASS[code] === 'image';
+}
+
+/** Failures of the world, not of the image: only these may be let through by fail-open. */
+export function isOutage(code: DenyCode): boolean {
+  return DENY_CLASS[code] === 'outage';
+}
 
 /**
  * Codes of a denial of a whole object before any image is checked (AdmissionDecision.reason, in the

@@ -24,6 +24,7 @@ import { SingleFlight } from '../util/single-flight.js';
 import { deadlineSignal } from '../registry/limits.js';
 import { err, ok, type Result } from '../util/result.js';
 import { digestFor, planImage, verifyAtDigest, type ImagePlan, type ResolvedImage } from './verify-image.js';
+import { isOnTheMerits } from '../decide/codes.js';
 
 export interface PipelineOptions {
   readonly registry: RegistryClient;
@@ -42,7 +43,6 @@ export interface PipelineOptions {
 /** A `.sig` manifest with more signature material than this is not kept (fetched each time instead). */
 const MAX_SIGNATURE_ENTRY_BYTES = 1024 * 1024;
 
-const NEVER_CACHED = new Set(['TIMEOUT', 'REGISTRY_UNREACHABLE', 'REGISTRY_ERROR', 'REGISTRY_UNAUTHORIZED']);
 
 export class ImagePipeline {
   readonly #o: Required<PipelineOptions>;
@@ -246,13 +246,13 @@ export class ImagePipeline {
     // A signature added since the cached ones were fetched must count, as soon as for an unsigned image.
     // Only a denial on the image's merits is checked again, and only while time is left; registry
     // trouble in the second look does not replace what the first one found.
-    if (verdict.outcome !== 'denied' || !usedCached || NEVER_CACHED.has(verdict.code) || signal.aborted) return verdict;
+    if (verdict.outcome !== 'denied' || !usedCached || !isOnTheMerits(verdict.code) || signal.aborted) return verdict;
     const fresh = await verifyAtDigest(plan, resolved, registry, signal, (r, repo, digest) => this.#discoverCosign(r, repo, digest, true), now);
-    return fresh.outcome === 'denied' && NEVER_CACHED.has(fresh.code) ? verdict : fresh;
+    return fresh.outcome === 'denied' && !isOnTheMerits(fresh.code) ? verdict : fresh;
   }
 
   #ttlFor(verdict: ImageVerdict): number {
-    if (verdict.outcome === 'denied') return NEVER_CACHED.has(verdict.code) ? 0 : this.#o.negativeTtlMs;
+    if (verdict.outcome === 'denied') return isOnTheMerits(verdict.code) ? this.#o.negativeTtlMs : 0;
     const until = verdict.validUntil ? Date.parse(verdict.validUntil) - this.#o.now() : Infinity;
     return Math.max(0, Math.min(this.#o.verdictTtlMs, until));
   }

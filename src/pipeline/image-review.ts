@@ -4,7 +4,8 @@ import type { CompiledPolicy } from '../policy/types.js';
 import type { ImageReviewRequest, ImageReviewResponse } from '../admission/types.js';
 import type { ContainerImage } from '../admission/extract.js';
 import { clip, denialMessage, type ContainerVerdict } from '../admission/message.js';
-import { isInfrastructureFailure, modeOf, timedOut, type ImageVerifier } from './review.js';
+import { timedOut, type ImageVerifier } from './review.js';
+import { judge } from '../decide/modes.js';
 import { startDeadline } from './deadline.js';
 
 export interface ImageReviewDecision {
@@ -40,12 +41,7 @@ export async function reviewImages(request: ImageReviewRequest, policy: Compiled
     const distinct = [...new Set(request.containers)];
     const pending = new Map(distinct.map((image) => [image, deadline.race(verify(image, scope, deadline.signal), () => timedOut(image, budgetMs))]));
     const verdicts: ContainerVerdict[] = await Promise.all(containers.map(async (container) => ({ container, verdict: await pending.get(container.image)! })));
-    const enforced = verdicts.filter((cv) => {
-      const v = cv.verdict;
-      if (v.outcome === 'allowed') return false;
-      const failOpen = v.tenant === undefined && policy.defaults.failurePolicy === 'open' && isInfrastructureFailure(v.code);
-      return modeOf(policy, v) === 'enforce' && !failOpen;
-    });
+    const enforced = verdicts.filter((cv) => judge(policy, cv.verdict).kind === 'enforce');
     const auditAnnotations: Record<string, string> = {};
     for (const cv of verdicts) {
       const v = cv.verdict;

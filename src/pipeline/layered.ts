@@ -1,10 +1,10 @@
-// Cluster trust and a namespace's own (tenant) trust, both applied: an image must satisfy the
-// cluster policy AND every tenant rule that matches it. A tenant can only add requirements, so
-// its denial always wins, and it is marked so that no mode or fail-open setting softens it.
+// Both trust layers for one image, on the full path and from caches alone; how the two verdicts
+// combine is decide/layers.ts's rule.
 import type { NamespaceScope } from '../policy/scope.js';
 import type { CompiledTrust } from '../trust/compose.js';
 import { tenantPolicyFor } from '../trust/compose.js';
 import type { ImageVerdict } from '../decide/types.js';
+import { combineLayers } from '../decide/layers.js';
 import type { ImagePipeline } from './image-pipeline.js';
 import type { RegistryClient } from '../registry/client.js';
 
@@ -13,8 +13,7 @@ export async function verifyLayered(pipeline: ImagePipeline, trust: CompiledTrus
   if (!tenant) return pipeline.verify(image, trust.cluster, scope, signal, registry);
   // Both layers in parallel: the shared caches and coalescing make the second one nearly free.
   const [cluster, own] = await Promise.all([pipeline.verify(image, trust.cluster, scope, signal, registry), pipeline.verify(image, tenant, scope, signal, registry)]);
-  if (own.outcome === 'denied') return { ...own, tenant: tenant.tenant.namespace };
-  return cluster;
+  return combineLayers(cluster, own, tenant.tenant.namespace);
 }
 
 /** The layered verdict from caches alone, or undefined when any layer needs I/O. */
@@ -24,5 +23,5 @@ export function cachedLayered(pipeline: ImagePipeline, trust: CompiledTrust, ima
   if (!tenant || cluster === undefined) return cluster;
   const own = pipeline.cached(image, tenant, scope);
   if (own === undefined) return undefined;
-  return own.outcome === 'denied' ? { ...own, tenant: tenant.tenant.namespace } : cluster;
+  return combineLayers(cluster, own, tenant.tenant.namespace);
 }

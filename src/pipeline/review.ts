@@ -1,6 +1,6 @@
 // AdmissionReview → decision: which images to check, all checked in parallel inside the time
 // budget, modes applied (enforce / warn / audit), and one response listing every failing container.
-import type { CompiledPolicy, Mode } from '../policy/types.js';
+import type { CompiledPolicy } from '../policy/types.js';
 import { changedImages, extractImages, podSpecOf, SUPPORTED_KINDS } from '../admission/extract.js';
 import type { RegistryCredentials } from '../registry/types.js';
 import type { AdmissionRequest } from '../admission/types.js';
@@ -10,6 +10,7 @@ import type { NamespaceScope } from '../policy/scope.js';
 import { clip, denialMessage, MAX_WARNING_CHARS, MAX_WARNINGS, type ContainerVerdict } from '../admission/message.js';
 import { startDeadline } from './deadline.js';
 import { fixFor } from '../decide/explain.js';
+import { judge } from '../decide/modes.js';
 
 /** Registry credentials by registry host, e.g. from the pod's own imagePullSecrets. */
 export type PullCredentials = ReadonlyMap<string, RegistryCredentials>;
@@ -121,14 +122,13 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
       if (v.basis !== 'verified') warnings.push(clip(`signet: ${cv.container.container} (${v.image}) allowed without verification (${v.basis === 'exempt' ? `exempt by rule ${v.rule}` : 'no rule matched'})`, MAX_WARNING_CHARS));
       continue;
     }
-    const mode = modeOf(policy, v);
-    const failOpen = v.tenant === undefined && policy.defaults.failurePolicy === 'open' && isInfrastructureFailure(v.code);
-    if (mode === 'enforce' && !failOpen) {
+    const judgement = judge(policy, v);
+    if (judgement.kind === 'enforce') {
       enforced.push(cv);
-    } else {
+    } else if (judgement.kind === 'tolerate') {
       tolerated.push(cv);
-      if (mode !== 'audit') {
-        warnings.push(clip(`signet ${failOpen ? 'fail-open' : 'warn'}: ${cv.container.container} (${v.image}) would be denied: ${v.code}: ${v.reason}`, MAX_WARNING_CHARS));
+      if (judgement.as !== 'audit') {
+        warnings.push(clip(`signet ${judgement.as}: ${cv.container.container} (${v.image}) would be denied: ${v.code}: ${v.reason}`, MAX_WARNING_CHARS));
       }
     }
   }
@@ -180,22 +180,6 @@ function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode,
     tolerated: [],
     pins: [],
   };
-}
-
-/** The mode a verdict is judged in: its rule's, the default's, or enforce for a tenant's denial. */
-export function modeOf(policy: CompiledPolicy, verdict: ImageVerdict): Mode {
-  if (verdict.outcome === 'denied' && verdict.tenant !== undefined) return 'enforce';
-  return modeFor(policy, verdict.rule);
-}
-
-export function modeFor(policy: CompiledPolicy, ruleName: string | undefined): Mode {
-  const rule = ruleName === undefined ? undefined : policy.rules.find((r) => r.name === ruleName);
-  return rule?.mode ?? policy.defaults.mode;
-}
-
-/** Failures of the world, not of the image: only these may be let through by fail-open. */
-export function isInfrastructureFailure(code: string): boolean {
-  return code === 'TIMEOUT' || code === 'REGISTRY_UNREACHABLE' || code === 'REGISTRY_ERROR';
 }
 
 export function timedOut(image: string, budgetMs: number): ImageVerdict {

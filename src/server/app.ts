@@ -9,7 +9,7 @@ import { reviewAdmission, type CachedVerdicts, type ImageVerifier } from '../pip
 import type { AdmissionDecision } from '../admission/decision.js';
 import { reviewImages } from '../pipeline/image-review.js';
 import { pinningPatch } from '../admission/pin.js';
-import { modeOf } from '../pipeline/review.js';
+import { modeOf } from '../decide/modes.js';
 import type { ContainerVerdict } from '../admission/message.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { createDecisionLog, type DecisionLog } from '../telemetry/decision-log.js';

@@ -1,4 +1,4 @@
-// One row per deny code in the catalogue (src/verdict/codes.ts): the reason and the fix a developer
+// One row per deny code in the catalogue (src/decide/codes.ts): the reason and the fix a developer
 // reads, produced through the real paths against a real docker-registry (and, for what a real
 // registry never does, the hostile one): `signet verify` (verifyImage → decideRule → fixFor) and
 // `signet review` of a Pod (the webhook's reviewAdmission and its kubectl message). The table is a
@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DENY_CODES, OBJECT_DENY_CODES, type DenyCode, type ObjectDenyCode } from '../../src/verdict/types.js';
+import { DENY_CODES, OBJECT_DENY_CODES, type DenyCode, type ObjectDenyCode } from '../../src/decide/types.js';
 import { generateKeyPair, decryptPrivateKey, signPayload } from '../../src/signatures/cosign/private-key.js';
 import { buildPayload } from '../../src/signatures/cosign/payload.js';
 import { RegistryClient } from '../../src/registry/client.js';
@@ -15,8 +15,8 @@ import { parseReference } from '../../src/reference/parse.js';
 import { signImage } from '../../src/signing/sign.js';
 import { cosignSignatureTag } from '../../src/discovery/cosign.js';
 import { parseAdmissionReview } from '../../src/admission/parse.js';
-import { reviewAdmission } from '../../src/review/admission.js';
-import { loadPolicyFile } from '../../src/policy/load.js';
+import { reviewAdmission } from '../../src/pipeline/review.js';
+import { loadPolicyFile } from '../../src/trust/policy-file.js';
 import { haveTools, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';
 import { rewriteStoredBlob, sha256 } from '../support/oci-image.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Digest, RepositoryRef } from '../../src/reference/types.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { credentialsFromSecret } from '../../src/registry/pull-secrets.js';
+import { credentialsFromSecret } from '../../src/kube/pull-secrets.js';
 import { deadlineSignal } from '../../src/registry/limits.js';
 import type { RegistryError } from '../../src/registry/types.js';
 import { startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';

@@ -1,6 +1,6 @@
 // The contract between the pipeline and each signature system: given where the image lives and
 // what the rule trusts, gather the signatures (I/O via the registry or trust server) and report
-// on each. Each system's check.ts implements it; decide.ts turns the result into a decision.
+// on each. Each system's module beside this one implements it; decide/decide.ts turns the result into a decision.
 import type { Digest, ImageReference, RepositoryRef } from '../../reference/types.js';
 import type { RegistryClient } from '../../registry/client.js';
 import type { RegistryError } from '../../registry/types.js';

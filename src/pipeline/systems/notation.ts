@@ -23,7 +23,7 @@ export const MAX_ENVELOPE_BYTES = 256 * 1024;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_ARTIFACT_MANIFEST = 'application/vnd.oci.artifact.manifest.v1+json';
 
-/** What check.ts needs of a compiled policy entry (CompiledNotationVerifier satisfies it). */
+/** What this check needs of a compiled policy entry (CompiledNotationVerifier satisfies it). */
 export type NotationCheckVerifier = NotationTrustPolicy;
 
 export async function checkNotation(target: CheckTarget, verifier: NotationCheckVerifier): Promise<Result<SystemReport, SystemCheckError>> {

@@ -1,6 +1,6 @@
 // Verifies Notation (Notary Project v2) signature envelopes for one admitted image against one trust
 // policy (trust store, trusted identities, level). Pure: envelope bytes, trust material and `now` in,
-// one SignatureCheck per envelope out; fetching is check.ts's job and admission is policy/'s.
+// one SignatureCheck per envelope out; fetching is pipeline/systems/notation.ts's job and the decision is decide/'s.
 // Order, as in the Notary Project verification steps: integrity (envelope, algorithm, signature,
 // chain structure) before anything signed is believed; then authenticity (root in the trust store,
 // identity); then the signed target against the admitted descriptor; then time (certificate
