@@ -94,6 +94,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     warmUp: values['warm-up'],
     tls: cert && key ? { kind: 'files', certPath: cert, keyPath: key } : { kind: 'self-signed', dir: values['local-dir'], hosts: ['localhost', '127.0.0.1'] },
     timeoutSeconds,
+    ...(io.env['SIGNET_LOG_LEVEL'] ? { logLevel: io.env['SIGNET_LOG_LEVEL'] } : {}),
     budgetFraction: 0.8,
     bodyLimitBytes: integer(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
     registry: { ...registryOptions(values, io.env), ...politeness },

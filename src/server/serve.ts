@@ -50,6 +50,8 @@ export interface ServeConfig {
   /** The clock (epoch ms) of the caches and of the time signatures are verified at. Default Date.now; tests inject one. */
   readonly now?: () => number;
   readonly logger?: Logger;
+  /** Level of the logger made here when none is given (the CLI reads SIGNET_LOG_LEVEL). Default info. */
+  readonly logLevel?: string;
 }
 
 export interface RunningServer {
@@ -70,7 +72,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   // so other lines (errors, trust changes) are written as soon as they are logged. close() flushes both.
   const destination = config.logger ? undefined : pino.destination({ dest: 1, sync: false });
   const base = { app: 'signet' };
-  const logger = config.logger ?? pino({ level: process.env['SIGNET_LOG_LEVEL'] ?? 'info', base }, destination);
+  const logger = config.logger ?? pino({ level: config.logLevel ?? 'info', base }, destination);
   const decisionLog = createDecisionLog(logger, destination, base);
   const stopFlushOnExit = destination ? flushOnExit(decisionLog, destination) : () => undefined;
   const metrics = createMetrics();

@@ -30,19 +30,14 @@ interface CliServer {
 
 let dir: string;
 let policyPath: string;
-const savedLogLevel = process.env['SIGNET_LOG_LEVEL'];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'signet-body-limit-'));
   policyPath = join(dir, 'policy.yaml');
   writeFileSync(policyPath, 'apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: body-limit}\nrules: []\n');
-  // startServer logs to stdout at this level; the tests read HTTP answers, not logs.
-  process.env['SIGNET_LOG_LEVEL'] = 'silent';
 });
 
 afterAll(() => {
-  if (savedLogLevel === undefined) delete process.env['SIGNET_LOG_LEVEL'];
-  else process.env['SIGNET_LOG_LEVEL'] = savedLogLevel;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -59,7 +54,7 @@ async function serve(extra: string[]): Promise<CliServer> {
     stderr: (t) => {
       stderr += t;
     },
-    env: { HOME: '/nonexistent' },
+    env: { HOME: '/nonexistent', SIGNET_LOG_LEVEL: 'silent' }, // the tests read HTTP answers, not logs
   }).then(
     (code) => {
       exited = { code };
