@@ -14,6 +14,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { startHostileRegistry } from '../support/hostile-registry.js';
 import { join } from 'node:path';
+import { cachedLayered, verifyLayered } from '../../src/pipeline/layered.js';
+import { loadTenantPolicyText } from '../../src/policy/tenants.js';
+import { composeTrust } from '../../src/trust/compose.js';
 
 const maybe = haveTools('docker-registry', 'skopeo') ? describe : describe.skip;
 
@@ -135,6 +138,81 @@ maybe('ImagePipeline caches and coalescing', () => {
     expect(pipeline.size.signatures).toBe(0);
     await registry.close();
   });
+  describe('cluster and tenant layers (verifyLayered, cachedLayered)', () => {
+    const NAMESPACE = 'team-a';
+    const scope = { namespace: NAMESPACE, labels: {} };
+    /** A tenant policy for team-a; `keyFile` is the key it trusts for the images `images`. */
+    const tenantPolicy = (keyFile: string, images: string) => {
+      const loaded = loadTenantPolicyText(
+        `apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: team-a}\nkeys:\n  team: {file: ${keyFile}}\nrules:\n  - name: team-rule\n    images: ["${images}"]\n    verify: [{type: cosign, keys: [team]}]\n`,
+        { namespace: NAMESPACE, baseDir: fx.dir, sourceName: 'configmap team-a/trust', readKeyFile: readKeyFileFromDisk },
+      );
+      if (!loaded.ok) throw new Error(loaded.error.message);
+      return loaded.value;
+    };
+    const strangerKey = () => {
+      writeFileSync(join(fx.dir, 'team-a-own.pub'), generateKeyPair('pw').publicKeyPem);
+      return 'team-a-own.pub';
+    };
+
+    test('a tenant denial wins over a cluster allow, and is marked with the tenant namespace', async () => {
+      const { registry, pipeline } = setup();
+      const trust = composeTrust(policy, new Map([[NAMESPACE, tenantPolicy(strangerKey(), `${fx.registry.host}/apps/**`)]]));
+      const verdict = await verifyLayered(pipeline, trust, fx.images.signed, scope, undefined);
+      expect(verdict).toMatchObject({ outcome: 'denied', code: 'UNTRUSTED_SIGNER', rule: 'team-rule', tenant: NAMESPACE });
+      // The cluster layer alone allows it; another namespace (no tenant policy) gets the cluster verdict.
+      const elsewhere = await verifyLayered(pipeline, trust, fx.images.signed, { namespace: 'team-b', labels: {} }, undefined);
+      expect(elsewhere).toMatchObject({ outcome: 'allowed', rule: 'apps' });
+      expect(elsewhere).not.toHaveProperty('tenant');
+      await registry.close();
+    });
+
+    test('when both layers allow, the cluster verdict is the answer; a cluster denial stands when the tenant allows', async () => {
+      const { registry, pipeline } = setup();
+      const trust = composeTrust(policy, new Map([[NAMESPACE, tenantPolicy('release.pub', `${fx.registry.host}/apps/signed*`)]]));
+      const both = await verifyLayered(pipeline, trust, fx.images.signed, scope, undefined);
+      expect(both).toMatchObject({ outcome: 'allowed', rule: 'apps', basis: 'verified' });
+      // apps/untrusted: no tenant rule matches it (the tenant layer allows), the cluster layer denies.
+      const untrusted = await verifyLayered(pipeline, trust, fx.images.untrusted, scope, undefined);
+      expect(untrusted).toMatchObject({ outcome: 'denied', code: 'UNTRUSTED_SIGNER', rule: 'apps' });
+      expect(untrusted).not.toHaveProperty('tenant');
+      await registry.close();
+    });
+
+    test('the layered verdict from caches needs both layers cached, and marks a tenant denial', async () => {
+      const { registry, pipeline } = setup();
+      const tenant = tenantPolicy(strangerKey(), `${fx.registry.host}/apps/**`);
+      const trust = composeTrust(policy, new Map([[NAMESPACE, tenant]]));
+      const image = fx.images.signed;
+      expect(cachedLayered(pipeline, trust, image, scope)).toBeUndefined();
+      // Only the tenant layer cached (a denial): no answer without the cluster layer.
+      expect((await pipeline.verify(image, tenant, scope, undefined)).outcome).toBe('denied');
+      expect(cachedLayered(pipeline, trust, image, scope)).toBeUndefined();
+      // Both cached: the tenant denial, marked.
+      await verifyLayered(pipeline, trust, image, scope, undefined);
+      expect(cachedLayered(pipeline, trust, image, scope)).toMatchObject({ outcome: 'denied', code: 'UNTRUSTED_SIGNER', tenant: NAMESPACE });
+      // A namespace without a tenant policy: the cluster layer alone.
+      const other = { namespace: 'team-b', labels: {} };
+      await pipeline.verify(image, policy, other, undefined);
+      expect(cachedLayered(pipeline, trust, image, other)).toMatchObject({ outcome: 'allowed', rule: 'apps' });
+      await registry.close();
+    });
+
+    test('from caches: only the cluster layer cached gives no answer; both allowing gives the cluster verdict', async () => {
+      const { registry, pipeline } = setup();
+      const tenant = tenantPolicy('release.pub', `${fx.registry.host}/apps/**`);
+      const trust = composeTrust(policy, new Map([[NAMESPACE, tenant]]));
+      const image = fx.images.signed;
+      expect((await pipeline.verify(image, policy, scope, undefined)).outcome).toBe('allowed');
+      expect(pipeline.cached(image, policy, scope)?.outcome).toBe('allowed');
+      expect(cachedLayered(pipeline, trust, image, scope)).toBeUndefined();
+      expect((await pipeline.verify(image, tenant, scope, undefined)).outcome).toBe('allowed');
+      const both = cachedLayered(pipeline, trust, image, scope);
+      expect(both).toMatchObject({ outcome: 'allowed', rule: 'apps' });
+      expect(both).not.toHaveProperty('tenant');
+      await registry.close();
+    });
+  });
 });
 
 maybe('ImagePipeline: cached signatures admit but never refuse', () => {
@@ -247,4 +325,5 @@ maybe('ImagePipeline: cached signatures admit but never refuse', () => {
       await proxy.close();
     }
   });
+
 });
