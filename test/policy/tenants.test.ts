@@ -170,3 +170,31 @@ describe('refused: every way a tenant could loosen a decision or escape its name
     expect(error.message).toContain('YAML:');
   });
 });
+
+// Written against surviving mutants (docs/mutation-testing.md): problems on one line are ordered by
+// column, whichever check found them first.
+describe('ordering of tenant problems', () => {
+  test('two refusals on one line are listed left to right', () => {
+    for (const [rule, first, second] of [
+      ['{name: a, images: ["**"], action: allow, mode: warn}', 'rules[0].action', 'rules[0].mode'],
+      ['{name: a, images: ["**"], mode: warn, action: allow}', 'rules[0].mode', 'rules[0].action'],
+    ] as const) {
+      const error = refused(`${HEADER}rules:\n  - ${rule}\n`);
+      expect(error.problems.map((problem) => problem.path)).toEqual([first, second]);
+      expect(error.problems.map((problem) => problem.line)).toEqual([11, 11]);
+      const [a, b] = error.problems;
+      expect(a!.column!).toBeLessThan(b!.column!);
+      // One line per problem after the heading, each with line and column.
+      const lines = error.message.split('\n');
+      expect(lines[0]).toBe(`policy ${SOURCE} is invalid (2 problems):`);
+      expect(lines[1]).toBe(`  ${SOURCE}:11:${a!.column}: ${first}: ${a!.message}`);
+      expect(lines[2]).toBe(`  ${SOURCE}:11:${b!.column}: ${second}: ${b!.message}`);
+      expect(a!.column).toBeGreaterThan(1);
+    }
+  });
+
+  test('a single refusal is "1 problem"', () => {
+    const error = refused(`${HEADER}rules:\n  - {name: a, images: ["**"], action: allow}\n`);
+    expect(error.message.split('\n')[0]).toBe(`policy ${SOURCE} is invalid (1 problem):`);
+  });
+});
