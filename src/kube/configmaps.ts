@@ -134,289 +134,361 @@ function toTrustConfigMap(object: unknown): TrustConfigMap | undefined {
 
 const keyOf = (configMap: { namespace: string; name: string }): string => `${configMap.namespace}/${configMap.name}`;
 
-export function watchConfigMaps(options: ConfigMapWatchOptions): ConfigMapWatcher {
-  const tuning: WatchTuning = { ...DEFAULT_WATCH_TUNING, ...options.tuning };
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
-  const watch = new Watch(options.kubeConfig);
-  const path = options.namespace === undefined ? '/api/v1/configmaps' : `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/configmaps`;
-  const report = (event: WatcherEvent): void => {
-    try {
-      options.onEvent?.(event);
-    } catch {
-      // A broken listener must not stop the watch.
-    }
-  };
+/**
+ * One watch connection's own state. Each attempt gets a fresh one, so a late callback from a stream we
+ * already gave up on sees `settled` and cannot touch the view or the next attempt.
+ */
+interface WatchAttempt {
+  readonly startedAt: number;
+  readonly resolve: (outcome: WatchOutcome) => void;
+  settled: boolean;
+  events: number;
+  controller: AbortController | undefined;
+  stallTimer: NodeJS.Timeout | undefined;
+}
 
-  let stopped = false;
-  let store = new Map<string, TrustConfigMap>();
-  let resourceVersion: string | undefined;
-  let justListed = false;
-  let synced = false;
+function errorEventOutcome(object: unknown, events: number): WatchOutcome {
+  const status = object as { code?: unknown; message?: unknown } | null;
+  if (status?.code === 410) return { kind: 'expired', events };
+  return { kind: 'error-event', message: `ERROR event: ${typeof status?.message === 'string' ? status.message : 'no message'} (code ${String(status?.code)})` };
+}
+
+class ConfigMapReflector implements ConfigMapWatcher {
+  readonly #options: ConfigMapWatchOptions;
+  readonly #tuning: WatchTuning;
+  readonly #api: CoreV1Api;
+  readonly #client: Watch;
+  readonly #path: string;
   // Aborts an in-flight list on stop(), so stopping never waits for a slow API server.
-  const stopController = new AbortController();
-  let streak = 0;
-  let lastError: string | undefined;
-  let abortCurrent: (() => void) | undefined;
-  let wakeSleeper: (() => void) | undefined;
-  let markSynced: () => void = () => undefined;
-  const firstSnapshot = new Promise<void>((resolve) => {
-    markSynced = resolve;
-  });
+  readonly #stopController = new AbortController();
+  readonly #firstSnapshot: Promise<void>;
+  #markSynced: () => void = () => undefined;
+  readonly #running: Promise<void>;
 
-  // ---- snapshots ----
-  let debounceTimer: NodeJS.Timeout | undefined;
-  let pendingSince: number | undefined;
-  let lastFingerprint: string | undefined;
-  const flush = (): void => {
-    debounceTimer = undefined;
-    pendingSince = undefined;
-    if (stopped) return;
-    const items = [...store.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
-    const fingerprint = items.map((item) => `${keyOf(item)}@${item.resourceVersion}`).join('\n');
-    if (fingerprint === lastFingerprint) return;
-    lastFingerprint = fingerprint;
-    try {
-      options.onSnapshot(Object.freeze(items));
-    } catch {
-      // The consumer's failure is its own; the view stays current.
+  #stopped = false;
+  #synced = false;
+  #store = new Map<string, TrustConfigMap>();
+  #resourceVersion: string | undefined;
+  // A 410 on the very watch that follows a list is the server contradicting itself, not compaction.
+  #justListed = false;
+  /** Attempts in a row without progress; drives both the backoff and healthy(). */
+  #streak = 0;
+  #lastError: string | undefined;
+  #abortCurrent: (() => void) | undefined;
+  #wakeSleeper: (() => void) | undefined;
+
+  #debounceTimer: NodeJS.Timeout | undefined;
+  #pendingSince: number | undefined;
+  // Relists and resumed watches replay objects we already have; only a real change is worth a snapshot.
+  #lastFingerprint: string | undefined;
+
+  constructor(options: ConfigMapWatchOptions) {
+    this.#options = options;
+    this.#tuning = { ...DEFAULT_WATCH_TUNING, ...options.tuning };
+    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#client = new Watch(options.kubeConfig);
+    this.#path = options.namespace === undefined ? '/api/v1/configmaps' : `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/configmaps`;
+    this.#firstSnapshot = new Promise<void>((resolve) => {
+      this.#markSynced = resolve;
+    });
+    this.#running = this.#run().catch((error: unknown) => {
+      // run() handles every expected failure itself; this is a bug, reported rather than thrown away.
+      this.#lastError = `watcher stopped by an internal error: ${describeKubeError(error)}`;
+      this.#streak = Math.max(this.#streak, 1);
+    });
+  }
+
+  healthy(): boolean {
+    return !this.#stopped && this.#synced && this.#streak === 0;
+  }
+
+  status(): WatcherStatus {
+    return {
+      synced: this.#synced,
+      healthy: this.healthy(),
+      resourceVersion: this.#resourceVersion,
+      consecutiveFailures: this.#streak,
+      lastError: this.#lastError,
+      objects: this.#store.size,
+    };
+  }
+
+  synced(): Promise<void> {
+    return this.#firstSnapshot;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#stopController.abort();
+    this.#abortCurrent?.();
+    this.#wakeSleeper?.();
+    if (this.#debounceTimer !== undefined) clearTimeout(this.#debounceTimer);
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      const from = this.#resourceVersion ?? (await this.#relist());
+      if (from === undefined) continue;
+      const listedRightBefore = this.#justListed;
+      this.#justListed = false;
+      const outcome = await this.#watch(from);
+      if (this.#stopped || outcome.kind === 'stopped') return;
+      const retryInMs = this.#afterWatch(outcome, from, listedRightBefore);
+      if (retryInMs !== undefined) await this.#sleep(retryInMs);
     }
-    markSynced();
-  };
-  const scheduleSnapshot = (): void => {
-    if (!synced || stopped) return;
-    const now = Date.now();
-    pendingSince ??= now;
-    if (debounceTimer !== undefined) clearTimeout(debounceTimer);
-    const latest = pendingSince + tuning.debounceMs * 4;
-    debounceTimer = setTimeout(flush, Math.max(0, Math.min(tuning.debounceMs, latest - now)));
-  };
+  }
 
-  // ---- backoff ----
-  const delayFor = (failures: number): number => {
-    if (failures === 0) return 0;
-    const base = Math.min(tuning.backoffMaxMs, tuning.backoffInitialMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(base * (1 - tuning.backoffJitter * Math.random()));
-  };
-  const sleep = (ms: number): Promise<void> =>
-    ms <= 0
-      ? Promise.resolve()
-      : new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            wakeSleeper = undefined;
-            resolve();
-          }, ms);
-          wakeSleeper = () => {
-            clearTimeout(timer);
-            wakeSleeper = undefined;
-            resolve();
-          };
-        });
+  // ---- list ----
 
-  const list = async (): Promise<{ ok: true; items: TrustConfigMap[]; resourceVersion: string } | { ok: false; message: string }> => {
+  /** The listed resourceVersion to watch from, or undefined once the failure has been reported and waited out. */
+  async #relist(): Promise<string | undefined> {
+    const listed = await this.#list();
+    if (this.#stopped) return undefined;
+    if (!listed.ok) {
+      const retryInMs = this.#failed(listed.message);
+      this.#report({ kind: 'failed', stage: 'list', message: listed.message, retryInMs });
+      await this.#sleep(retryInMs);
+      return undefined;
+    }
+    // A relist replaces the whole view: whatever was deleted while we were away is gone now.
+    this.#store = new Map(listed.items.map((item) => [keyOf(item), item]));
+    this.#resourceVersion = listed.resourceVersion;
+    this.#justListed = true;
+    this.#synced = true;
+    this.#streak = 0;
+    this.#lastError = undefined;
+    this.#report({ kind: 'listed', count: listed.items.length, resourceVersion: listed.resourceVersion });
+    this.#scheduleSnapshot();
+    return listed.resourceVersion;
+  }
+
+  async #list(): Promise<{ ok: true; items: TrustConfigMap[]; resourceVersion: string } | { ok: false; message: string }> {
+    const { namespace, labelSelector } = this.#options;
     try {
-      const deadline = deadlineOptions(tuning.requestTimeoutMs, stopController.signal);
+      const deadline = deadlineOptions(this.#tuning.requestTimeoutMs, this.#stopController.signal);
       const answer =
-        options.namespace === undefined
-          ? await api.listConfigMapForAllNamespaces({ labelSelector: options.labelSelector }, deadline)
-          : await api.listNamespacedConfigMap({ namespace: options.namespace, labelSelector: options.labelSelector }, deadline);
+        namespace === undefined
+          ? await this.#api.listConfigMapForAllNamespaces({ labelSelector }, deadline)
+          : await this.#api.listNamespacedConfigMap({ namespace, labelSelector }, deadline);
       const listed = answer.metadata?.resourceVersion;
       if (typeof listed !== 'string' || listed === '') return { ok: false, message: 'the list answer carries no resourceVersion' };
       const items = (answer.items ?? []).map(toTrustConfigMap).filter((item): item is TrustConfigMap => item !== undefined);
       return { ok: true, items, resourceVersion: listed };
     } catch (error) {
-      return { ok: false, message: describeKubeError(error, tuning.requestTimeoutMs) };
+      return { ok: false, message: describeKubeError(error, this.#tuning.requestTimeoutMs) };
     }
-  };
+  }
 
-  const watchOnce = (from: string): Promise<WatchOutcome> =>
-    new Promise<WatchOutcome>((resolve) => {
-      const startedAt = Date.now();
-      let settled = false;
-      let events = 0;
-      let controller: AbortController | undefined;
-      // The server must end the stream at timeoutSeconds; one that has not by then plus the grace is stalled.
-      const limitMs = tuning.watchTimeoutSeconds * 1000 + tuning.stallGraceMs;
-      const finish = (outcome: WatchOutcome): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(stallTimer);
-        abortCurrent = undefined;
-        controller?.abort();
-        resolve(outcome);
-      };
-      const stallTimer = setTimeout(
-        () =>
-          finish({
-            kind: 'stalled',
-            afterMs: limitMs,
-            message: `stalled: the watch was still open after ${limitMs} ms, though the server was asked to end it after ${tuning.watchTimeoutSeconds} s`,
-          }),
-        limitMs,
-      );
-      abortCurrent = () => finish({ kind: 'stopped' });
-      // A quiet collection may deliver nothing before the server's timeout; living that long is progress.
-      const livedFullTerm = (): boolean => Date.now() - startedAt >= (tuning.watchTimeoutSeconds * 1000) / 2;
+  // ---- watch ----
 
-      const onEvent = (type: string, object: unknown): void => {
-        if (settled) return;
-        switch (type) {
-          case 'ADDED':
-          case 'MODIFIED':
-          case 'DELETED': {
-            const item = toTrustConfigMap(object);
-            if (item === undefined) return; // not a ConfigMap we can use; the next relist sets things right
-            if (type === 'DELETED') store.delete(keyOf(item));
-            else store.set(keyOf(item), item);
-            resourceVersion = item.resourceVersion;
-            events += 1;
-            streak = 0;
-            lastError = undefined;
-            scheduleSnapshot();
-            return;
-          }
-          case 'BOOKMARK': {
-            const bookmarked = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
-            if (typeof bookmarked === 'string' && bookmarked !== '') resourceVersion = bookmarked;
-            events += 1;
-            streak = 0;
-            lastError = undefined;
-            return;
-          }
-          case 'ERROR': {
-            const status = object as { code?: unknown; message?: unknown } | null;
-            if (status?.code === 410) finish({ kind: 'expired', events });
-            else finish({ kind: 'error-event', message: `ERROR event: ${typeof status?.message === 'string' ? status.message : 'no message'} (code ${String(status?.code)})` });
-            return;
-          }
-          default:
-            return;
-        }
-      };
-      const onDone = (error: unknown): void => {
-        if (settled) return;
-        if (error === null || error === undefined) {
-          finish({ kind: 'ended', progressed: events > 0 || livedFullTerm(), events });
-        } else if (kubeErrorStatus(error) === 410) {
-          finish({ kind: 'expired', events });
-        } else if (error instanceof Error && error.name === 'TimeoutError') {
-          finish({ kind: 'stalled', afterMs: Date.now() - startedAt, message: 'stalled: the watch sent nothing for 30 s (the client gave up on it)' });
-        } else {
-          finish({ kind: 'failed', progressed: events > 0, message: describeKubeError(error) });
-        }
-      };
-      const query = { resourceVersion: from, labelSelector: options.labelSelector, allowWatchBookmarks: true, timeoutSeconds: tuning.watchTimeoutSeconds };
-      watch.watch(path, query, onEvent, onDone).then(
-        (opened) => {
-          controller = opened;
-          if (settled) opened.abort();
-          else report({ kind: 'watching', resourceVersion: from });
-        },
-        (error: unknown) => finish({ kind: 'failed', progressed: false, message: describeKubeError(error) }),
-      );
+  #watch(from: string): Promise<WatchOutcome> {
+    return new Promise<WatchOutcome>((resolve) => {
+      const attempt: WatchAttempt = { startedAt: Date.now(), resolve, settled: false, events: 0, controller: undefined, stallTimer: undefined };
+      attempt.stallTimer = this.#startWatchdog(attempt);
+      this.#abortCurrent = () => this.#finish(attempt, { kind: 'stopped' });
+      const query = { resourceVersion: from, labelSelector: this.#options.labelSelector, allowWatchBookmarks: true, timeoutSeconds: this.#tuning.watchTimeoutSeconds };
+      this.#client
+        .watch(
+          this.#path,
+          query,
+          (type: string, object: unknown) => this.#onEvent(attempt, type, object),
+          (error: unknown) => this.#onDone(attempt, error),
+        )
+        .then(
+          (opened) => {
+            attempt.controller = opened;
+            if (attempt.settled) opened.abort();
+            else this.#report({ kind: 'watching', resourceVersion: from });
+          },
+          (error: unknown) => this.#finish(attempt, { kind: 'failed', progressed: false, message: describeKubeError(error) }),
+        );
     });
+  }
 
-  const run = async (): Promise<void> => {
-    while (!stopped) {
-      if (resourceVersion === undefined) {
-        const listed = await list();
-        if (stopped) return;
-        if (!listed.ok) {
-          streak += 1;
-          lastError = listed.message;
-          const retryInMs = delayFor(streak);
-          report({ kind: 'failed', stage: 'list', message: listed.message, retryInMs });
-          await sleep(retryInMs);
-          continue;
-        }
-        // A relist replaces the whole view: whatever was deleted while we were away is gone now.
-        store = new Map(listed.items.map((item) => [keyOf(item), item]));
-        resourceVersion = listed.resourceVersion;
-        justListed = true;
-        synced = true;
-        streak = 0;
-        lastError = undefined;
-        report({ kind: 'listed', count: listed.items.length, resourceVersion: listed.resourceVersion });
-        scheduleSnapshot();
+  /** The server must end the stream at timeoutSeconds; one still open the grace after that is stalled. */
+  #startWatchdog(attempt: WatchAttempt): NodeJS.Timeout {
+    const { watchTimeoutSeconds, stallGraceMs } = this.#tuning;
+    const limitMs = watchTimeoutSeconds * 1000 + stallGraceMs;
+    return setTimeout(
+      () =>
+        this.#finish(attempt, {
+          kind: 'stalled',
+          afterMs: limitMs,
+          message: `stalled: the watch was still open after ${limitMs} ms, though the server was asked to end it after ${watchTimeoutSeconds} s`,
+        }),
+      limitMs,
+    );
+  }
+
+  #finish(attempt: WatchAttempt, outcome: WatchOutcome): void {
+    if (attempt.settled) return;
+    attempt.settled = true;
+    clearTimeout(attempt.stallTimer);
+    this.#abortCurrent = undefined;
+    attempt.controller?.abort();
+    attempt.resolve(outcome);
+  }
+
+  #onEvent(attempt: WatchAttempt, type: string, object: unknown): void {
+    if (attempt.settled) return;
+    switch (type) {
+      case 'ADDED':
+      case 'MODIFIED':
+      case 'DELETED': {
+        const item = toTrustConfigMap(object);
+        if (item === undefined) return; // not a ConfigMap we can use; the next relist sets things right
+        if (type === 'DELETED') this.#store.delete(keyOf(item));
+        else this.#store.set(keyOf(item), item);
+        this.#resourceVersion = item.resourceVersion;
+        this.#madeProgress(attempt);
+        this.#scheduleSnapshot();
+        return;
       }
+      case 'BOOKMARK': {
+        const bookmarked = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+        if (typeof bookmarked === 'string' && bookmarked !== '') this.#resourceVersion = bookmarked;
+        this.#madeProgress(attempt);
+        return;
+      }
+      case 'ERROR':
+        this.#finish(attempt, errorEventOutcome(object, attempt.events));
+        return;
+      default:
+        return;
+    }
+  }
 
-      const from = resourceVersion;
-      const listedRightBefore = justListed;
-      justListed = false;
-      const outcome = await watchOnce(from);
-      if (stopped || outcome.kind === 'stopped') return;
-      switch (outcome.kind) {
-        case 'expired': {
-          report({ kind: 'expired', resourceVersion: from });
-          resourceVersion = undefined;
-          // Expired straight after a list means the server contradicts itself; do not relist in a tight loop.
-          if (outcome.events === 0 && listedRightBefore) {
-            streak += 1;
-            lastError = `the server expired resourceVersion ${from} right after listing it`;
-            await sleep(delayFor(streak));
-          }
-          break;
-        }
-        case 'error-event': {
-          streak += 1;
-          lastError = outcome.message;
-          resourceVersion = undefined;
-          const retryInMs = delayFor(streak);
-          report({ kind: 'failed', stage: 'watch', message: outcome.message, retryInMs });
-          await sleep(retryInMs);
-          break;
-        }
-        case 'ended': {
-          if (outcome.progressed) streak = 0;
-          else streak += 1;
-          const retryInMs = delayFor(streak);
-          report({ kind: 'watch-ended', events: outcome.events, retryInMs });
-          await sleep(retryInMs);
-          break;
-        }
-        case 'failed': {
-          if (!outcome.progressed) streak += 1;
-          lastError = outcome.message;
-          const retryInMs = delayFor(streak);
-          report({ kind: 'failed', stage: 'watch', message: outcome.message, retryInMs });
-          await sleep(retryInMs);
-          break;
-        }
-        case 'stalled': {
-          streak += 1;
-          lastError = outcome.message;
-          const retryInMs = delayFor(streak);
-          report({ kind: 'stalled', afterMs: outcome.afterMs, retryInMs });
-          await sleep(retryInMs);
-          break;
-        }
+  #onDone(attempt: WatchAttempt, error: unknown): void {
+    if (attempt.settled) return;
+    if (error === null || error === undefined) {
+      // A quiet collection may deliver nothing before the server's timeout; living that long is progress.
+      const livedFullTerm = Date.now() - attempt.startedAt >= (this.#tuning.watchTimeoutSeconds * 1000) / 2;
+      this.#finish(attempt, { kind: 'ended', progressed: attempt.events > 0 || livedFullTerm, events: attempt.events });
+    } else if (kubeErrorStatus(error) === 410) {
+      this.#finish(attempt, { kind: 'expired', events: attempt.events });
+    } else if (error instanceof Error && error.name === 'TimeoutError') {
+      this.#finish(attempt, { kind: 'stalled', afterMs: Date.now() - attempt.startedAt, message: 'stalled: the watch sent nothing for 30 s (the client gave up on it)' });
+    } else {
+      this.#finish(attempt, { kind: 'failed', progressed: attempt.events > 0, message: describeKubeError(error) });
+    }
+  }
+
+  /** Books how a watch ended; the delay before the next attempt, or undefined to go straight on. */
+  #afterWatch(outcome: Exclude<WatchOutcome, { kind: 'stopped' }>, from: string, listedRightBefore: boolean): number | undefined {
+    switch (outcome.kind) {
+      case 'expired': {
+        this.#report({ kind: 'expired', resourceVersion: from });
+        this.#resourceVersion = undefined;
+        // Expired straight after a list means the server contradicts itself; do not relist in a tight loop.
+        if (outcome.events === 0 && listedRightBefore) return this.#failed(`the server expired resourceVersion ${from} right after listing it`);
+        return undefined;
+      }
+      case 'error-event': {
+        this.#streak += 1;
+        this.#lastError = outcome.message;
+        this.#resourceVersion = undefined;
+        const retryInMs = this.#delayFor(this.#streak);
+        this.#report({ kind: 'failed', stage: 'watch', message: outcome.message, retryInMs });
+        return retryInMs;
+      }
+      case 'ended': {
+        if (outcome.progressed) this.#streak = 0;
+        else this.#streak += 1;
+        const retryInMs = this.#delayFor(this.#streak);
+        this.#report({ kind: 'watch-ended', events: outcome.events, retryInMs });
+        return retryInMs;
+      }
+      case 'failed': {
+        if (!outcome.progressed) this.#streak += 1;
+        this.#lastError = outcome.message;
+        const retryInMs = this.#delayFor(this.#streak);
+        this.#report({ kind: 'failed', stage: 'watch', message: outcome.message, retryInMs });
+        return retryInMs;
+      }
+      case 'stalled': {
+        const retryInMs = this.#failed(outcome.message);
+        this.#report({ kind: 'stalled', afterMs: outcome.afterMs, retryInMs });
+        return retryInMs;
       }
     }
-  };
+  }
 
-  const running = run().catch((error: unknown) => {
-    // run() handles every expected failure itself; this is a bug, reported rather than thrown away.
-    lastError = `watcher stopped by an internal error: ${describeKubeError(error)}`;
-    streak = Math.max(streak, 1);
-  });
+  // ---- progress and backoff ----
 
-  return {
-    healthy: () => !stopped && synced && streak === 0,
-    status: () => ({
-      synced,
-      healthy: !stopped && synced && streak === 0,
-      resourceVersion,
-      consecutiveFailures: streak,
-      lastError,
-      objects: store.size,
-    }),
-    synced: () => firstSnapshot,
-    stop: async () => {
-      stopped = true;
-      stopController.abort();
-      abortCurrent?.();
-      wakeSleeper?.();
-      if (debounceTimer !== undefined) clearTimeout(debounceTimer);
-      await running;
-    },
-  };
+  #madeProgress(attempt: WatchAttempt): void {
+    attempt.events += 1;
+    this.#streak = 0;
+    this.#lastError = undefined;
+  }
+
+  /** Counts one more attempt without progress; the backoff delay that follows it. */
+  #failed(message: string): number {
+    this.#streak += 1;
+    this.#lastError = message;
+    return this.#delayFor(this.#streak);
+  }
+
+  #delayFor(failures: number): number {
+    if (failures === 0) return 0;
+    const { backoffInitialMs, backoffMaxMs, backoffJitter } = this.#tuning;
+    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(failures - 1, 30));
+    return Math.round(base * (1 - backoffJitter * Math.random()));
+  }
+
+  /** A wait that stop() can cut short. */
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wakeSleeper = undefined;
+        resolve();
+      }, ms);
+      this.#wakeSleeper = () => {
+        clearTimeout(timer);
+        this.#wakeSleeper = undefined;
+        resolve();
+      };
+    });
+  }
+
+  // ---- snapshots ----
+
+  /** Debounced, but never held back more than 4× the debounce under constant change. */
+  #scheduleSnapshot(): void {
+    if (!this.#synced || this.#stopped) return;
+    const now = Date.now();
+    this.#pendingSince ??= now;
+    if (this.#debounceTimer !== undefined) clearTimeout(this.#debounceTimer);
+    const latest = this.#pendingSince + this.#tuning.debounceMs * 4;
+    this.#debounceTimer = setTimeout(() => this.#flush(), Math.max(0, Math.min(this.#tuning.debounceMs, latest - now)));
+  }
+
+  #flush(): void {
+    this.#debounceTimer = undefined;
+    this.#pendingSince = undefined;
+    if (this.#stopped) return;
+    const items = [...this.#store.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    const fingerprint = items.map((item) => `${keyOf(item)}@${item.resourceVersion}`).join('\n');
+    if (fingerprint === this.#lastFingerprint) return;
+    this.#lastFingerprint = fingerprint;
+    try {
+      this.#options.onSnapshot(Object.freeze(items));
+    } catch {
+      // The consumer's failure is its own; the view stays current.
+    }
+    this.#markSynced();
+  }
+
+  #report(event: WatcherEvent): void {
+    try {
+      this.#options.onEvent?.(event);
+    } catch {
+      // A broken listener must not stop the watch.
+    }
+  }
+}
+
+export function watchConfigMaps(options: ConfigMapWatchOptions): ConfigMapWatcher {
+  return new ConfigMapReflector(options);
 }
