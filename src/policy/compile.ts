@@ -22,7 +22,7 @@ import {
   restrictionApplies,
 } from './namespaces.js';
 import type { PathSegment, RawProblem } from './problem.js';
-import { closest, didYouMean } from './problem.js';
+import { closest } from '../util/did-you-mean.js';
 import { quote } from '../util/quote.js';
 import type { NamespaceScope } from './scope.js';
 import type {
@@ -32,7 +32,6 @@ import type {
   CompiledRule,
   CompiledVerifier,
   FailurePolicy,
-  IdentityCheck,
   LabelRequirement,
   LabelSelectorDocument,
   Mode,
@@ -44,9 +43,8 @@ import type {
   VerifierDocument,
 } from './types.js';
 
-import { compileNotationVerifier } from '../signatures/notation/policy.js';
-import { compileDctVerifier } from '../signatures/dct/policy.js';
-import { compileSigstoreVerifier } from '../signatures/sigstore/policy.js';
+import { checkCosignVerifier } from '../signatures/cosign/policy.js';
+import { compileVerifier } from '../signatures/systems.js';
 import type { VerifierCompileContext, VerifierProblem } from '../signatures/compile-context.js';
 
 import { FrozenMap } from '../util/frozen-map.js';
@@ -127,29 +125,6 @@ function compilePatterns(list: unknown, path: readonly PathSegment[], problems: 
     else problems.push({ path: [...path, index], message: compiled.error, at: 'value' });
   });
   return patterns;
-}
-
-function checkVerifier(verifier: unknown, path: readonly PathSegment[], definedKeys: readonly string[], problems: RawProblem[]): void {
-  if (!isRecord(verifier) || verifier.type !== 'cosign') return;
-  const keyNames = verifier.keys;
-  items(keyNames).forEach((name, index) => {
-    if (typeof name !== 'string' || definedKeys.includes(name)) return;
-    const known = definedKeys.length === 0 ? 'the policy defines no keys' : `defined keys: ${definedKeys.join(', ')}`;
-    problems.push({
-      path: [...path, 'keys', index],
-      message: `unknown key ${quote(name)}${didYouMean(name, definedKeys)} (${known})`,
-      at: 'value',
-    });
-  });
-  const threshold = verifier.threshold;
-  if (Array.isArray(keyNames) && keyNames.length > 0 && Number.isInteger(threshold) && (threshold as number) > keyNames.length) {
-    const count = keyNames.length;
-    problems.push({
-      path: [...path, 'threshold'],
-      message: `threshold ${String(threshold)} is more than the ${count} key${count === 1 ? '' : 's'} listed; it must be between 1 and ${count}`,
-      at: 'value',
-    });
-  }
 }
 
 function compileNamespacePatterns(list: unknown, path: readonly PathSegment[], problems: RawProblem[]): NamespacePattern[] {
@@ -313,7 +288,7 @@ function checkRule(
     });
   }
   items(rule.verify).forEach((verifier, verifierIndex) => {
-    checkVerifier(verifier, [...path, 'verify', verifierIndex], definedKeys, problems);
+    for (const problem of checkCosignVerifier(verifier, definedKeys)) problems.push(fragmentProblem([...path, 'verify', verifierIndex], problem));
   });
   return { patterns, excludes, namespacePatterns };
 }
@@ -344,30 +319,7 @@ function policyVersion(text: string, keys: ReadonlyMap<string, TrustedKey>, trus
   return `sha256:${hash.digest('hex')}`;
 }
 
-function buildVerifier(verifier: VerifierDocument, keys: ReadonlyMap<string, TrustedKey>): CompiledVerifier {
-  switch (verifier.type) {
-    case 'cosign': {
-      const trusted = verifier.keys.map((name) => {
-        const key = keys.get(name);
-        // checkVerifier reported unknown names, and we only build when there were no problems.
-        if (key === undefined) throw new Error(`internal: key ${name} vanished between checking and building`);
-        return key;
-      });
-      return Object.freeze({
-        type: 'cosign',
-        keys: Object.freeze(trusted),
-        threshold: verifier.threshold ?? 1,
-        annotations: Object.freeze({ ...(verifier.annotations ?? {}) }),
-        identity: verifier.identity ?? ('ignore' satisfies IdentityCheck),
-      });
-    }
-    default:
-      // Compiled by compileSystemVerifiers; reaching here means it was skipped.
-      throw new Error(`internal: verifier type ${verifier.type} passed validation without a compiler`);
-  }
-}
-
-/** Runs each non-cosign verify entry through its system's policy fragment, keyed "rule/entry". */
+/** Runs each verify entry through its system's compiler (signatures/systems.ts), keyed "rule/entry". */
 function compileSystemVerifiers(
   root: Record<string, unknown>,
   context: CompileContext,
@@ -389,16 +341,7 @@ function compileSystemVerifiers(
     if (!isRecord(rule)) return;
     items(rule.verify).forEach((entry, entryIndex) => {
       if (!isRecord(entry)) return;
-      const doc = entry as unknown as VerifierDocument;
-      const result =
-        doc.type === 'notation'
-          ? compileNotationVerifier(doc, ctx)
-          : doc.type === 'dct'
-            ? compileDctVerifier(doc, ctx)
-            : doc.type === 'keyless'
-              ? compileSigstoreVerifier(doc, ctx)
-              : undefined;
-      if (result === undefined) return;
+      const result = compileVerifier(entry as unknown as VerifierDocument, ctx);
       const base: PathSegment[] = ['rules', ruleIndex, 'verify', entryIndex];
       if (result.ok) compiled.set(`${ruleIndex}/${entryIndex}`, result.value);
       else for (const p of result.error) problems.push(fragmentProblem(base, p));
@@ -408,6 +351,13 @@ function compileSystemVerifiers(
 }
 
 /** A fragment names fields as "trustStore.certificates[0].file"; turn that into path segments. */
+function compiledVerifier(compiled: ReadonlyMap<string, CompiledVerifier>, rule: number, entry: number): CompiledVerifier {
+  const verifier = compiled.get(`${rule}/${entry}`);
+  // Every entry compiled without problems, or we would not be building.
+  if (verifier === undefined) throw new Error(`internal: verify entry rules[${rule}].verify[${entry}] was not compiled`);
+  return verifier;
+}
+
 function fragmentProblem(base: readonly PathSegment[], problem: VerifierProblem): RawProblem {
   const segments: PathSegment[] = [];
   for (const part of problem.path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {
@@ -462,8 +412,9 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
   const firstUseOfName = new Map<string, number>();
   const ruleParts = items(root.rules).map((rule, index) => checkRule(rule, index, definedKeys, firstUseOfName, problems));
 
-  // Trust material of the other signature systems is parsed by their own policy fragments. They
-  // assume a schema-valid entry, so they only run when the shape is right.
+  // Each verify entry is compiled by its system (signatures/systems.ts). Compilers assume a
+  // schema-valid entry, so they only run when the shape is right; cosign's key-name checks run on any
+  // input (checkRule), so they are reported together with the schema's problems.
   const trustFiles: [string, string][] = [];
   const systemVerifiers = shapeValid ? compileSystemVerifiers(root, context, keys, trustFiles, problems) : new Map<string, CompiledVerifier>();
 
@@ -492,7 +443,7 @@ export function compilePolicy(data: unknown, shapeValid: boolean, context: Compi
       action,
       mode,
       require: requireMode,
-      verifiers: Object.freeze(action === 'verify' ? (rule.verify ?? []).map((verifier, at) => systemVerifiers.get(`${index}/${at}`) ?? buildVerifier(verifier, frozenKeys)) : []),
+      verifiers: Object.freeze(action === 'verify' ? (rule.verify ?? []).map((_, at) => compiledVerifier(systemVerifiers, index, at)) : []),
       patterns: Object.freeze(patterns.map((pattern) => pattern.normalised)),
       excludes: Object.freeze(excludes.map((pattern) => pattern.normalised)),
       namespaces: restriction,

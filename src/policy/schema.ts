@@ -8,11 +8,9 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { PathSegment, RawProblem } from './problem.js';
-import { didYouMean } from './problem.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { quote } from '../util/quote.js';
-import { dctVerifierSchema } from '../signatures/dct/policy.js';
-import { notationVerifierSchema } from '../signatures/notation/policy.js';
-import { sigstoreVerifierSchema } from '../signatures/sigstore/policy.js';
+import { VERIFIER_SYSTEMS, VERIFIER_TYPES } from '../signatures/systems.js';
 import { isRecord } from '../util/is-record.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
@@ -20,45 +18,11 @@ const NAME_RULE = 'use letters, digits, ".", "_" and "-", starting with a letter
 
 /** Verifier systems that have a name in the format but no verifier yet. */
 const PLANNED_VERIFIER_TYPES: readonly string[] = [];
-const SUPPORTED_VERIFIER_TYPES: readonly string[] = ['cosign', 'keyless', 'notation', 'dct'];
+const SUPPORTED_VERIFIER_TYPES: readonly string[] = VERIFIER_TYPES;
 
 const modeSchema = {
   enum: ['enforce', 'warn', 'audit'],
   description: 'enforce: deny the pod; warn: admit it with a warning; audit: admit it and only record the result.',
-} as const;
-
-const cosignVerifierSchema = {
-  type: 'object',
-  description: 'Cosign signatures made with one of the named public keys.',
-  additionalProperties: false,
-  required: ['type', 'keys'],
-  properties: {
-    type: { const: 'cosign' },
-    keys: {
-      type: 'array',
-      description: 'Names of entries in the top-level keys map.',
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: 'string' },
-    },
-    threshold: {
-      type: 'integer',
-      minimum: 1,
-      default: 1,
-      description: 'How many distinct keys of this list must have validly signed the image (at most the number of keys).',
-    },
-    annotations: {
-      type: 'object',
-      description: 'Optional annotations the signed payload must carry, with exactly these string values.',
-      propertyNames: { minLength: 1, 'x-problem': 'annotation names must not be empty' },
-      additionalProperties: { type: 'string' },
-    },
-    identity: {
-      enum: ['ignore', 'repository'],
-      default: 'ignore',
-      description: "repository: the payload's docker-reference must name the image's own repository.",
-    },
-  },
 } as const;
 
 const labelSelectorSchema = {
@@ -231,7 +195,7 @@ export const policyJsonSchema = {
               // ajv's discriminator picks the branch by `type`, so errors name the right fields;
               // other JSON Schema tools ignore it and still validate through oneOf.
               discriminator: { propertyName: 'type' },
-              oneOf: [cosignVerifierSchema, sigstoreVerifierSchema, notationVerifierSchema, dctVerifierSchema],
+              oneOf: Object.values(VERIFIER_SYSTEMS).map((system) => system.schema),
             },
           },
         },

@@ -2,9 +2,7 @@
 // compiled, frozen form the request path reads. Nothing on the request path ever sees the raw document.
 
 import type { TrustedKey } from '../keys/types.js';
-import type { CompiledNotationVerifier, NotationVerifierDocument } from '../signatures/notation/policy.js';
-import type { CompiledDctVerifier, DctVerifierDocument } from '../signatures/dct/policy.js';
-import type { CompiledSigstoreVerifier, SigstoreVerifierDocument } from '../signatures/sigstore/policy.js';
+import type { CompiledVerifier, VerifierDocument } from '../signatures/systems.js';
 import type { NamespaceScope } from './scope.js';
 
 /** What a failed check does: deny the pod, admit it with a warning, or admit it and only record the result. */
@@ -16,8 +14,6 @@ export type UnmatchedAction = 'deny' | 'allow';
 
 /** How the entries of a rule's `verify` list combine. */
 export type RequireMode = 'all' | 'any';
-
-export type IdentityCheck = 'ignore' | 'repository';
 
 /** What an infrastructure failure (registry unreachable, timeout) does: `closed` denies, `open` admits with a warning. */
 export type FailurePolicy = 'closed' | 'open';
@@ -33,16 +29,11 @@ export interface PolicyKeyDocument {
   readonly file?: string;
 }
 
-export interface CosignVerifierDocument {
-  readonly type: 'cosign';
-  readonly keys: readonly string[];
-  readonly threshold?: number;
-  readonly annotations?: Readonly<Record<string, string>>;
-  readonly identity?: IdentityCheck;
-}
-
-/** Discriminated on `type`; later verifier systems (notation, dct, keyless) join this union. */
-export type VerifierDocument = CosignVerifierDocument | NotationVerifierDocument | DctVerifierDocument | SigstoreVerifierDocument;
+export type { CosignVerifierDocument, IdentityCheck } from '../signatures/cosign/policy.js';
+export type { CompiledNotationVerifier, NotationVerifierDocument } from '../signatures/notation/policy.js';
+export type { CompiledDctVerifier, DctVerifierDocument } from '../signatures/dct/policy.js';
+export type { CompiledSigstoreVerifier, SigstoreVerifierDocument } from '../signatures/sigstore/policy.js';
+export type { VerifierDocument, CompiledVerifier };
 
 export interface LabelRequirementDocument {
   readonly key: string;
@@ -91,19 +82,7 @@ export interface PolicyDocument {
 // ---------------------------------------------------------------------------------------------
 // The compiled policy.
 
-export interface CompiledCosignVerifier {
-  readonly type: 'cosign';
-  /** The trusted keys, in the order the rule lists them. */
-  readonly keys: readonly TrustedKey[];
-  /** How many distinct keys of `keys` must have produced a valid signature; 1 ≤ threshold ≤ keys.length. */
-  readonly threshold: number;
-  /** Optional annotations a valid signature's payload must carry, with exactly these values. */
-  readonly annotations: Readonly<Record<string, string>>;
-  /** `repository`: the payload's docker-reference must name the image's repository (after normalisation). */
-  readonly identity: IdentityCheck;
-}
-
-export type CompiledVerifier = CompiledCosignVerifier | CompiledNotationVerifier | CompiledDctVerifier | CompiledSigstoreVerifier;
+export type { CompiledCosignVerifier } from '../signatures/cosign/policy.js';
 
 /** One matchExpressions entry; only In and NotIn carry values (never empty). */
 export type LabelRequirement =
