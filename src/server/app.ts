@@ -4,15 +4,17 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Logger } from 'pino';
 import type { CompiledPolicy } from '../policy/types.js';
 import { parseAdmissionReview, parseImageReview } from '../admission/parse.js';
-import type { AdmissionReviewResponse, ImageReviewResponse } from '../admission/types.js';
+import type { AdmissionRequest, AdmissionReviewResponse, ImageReviewResponse } from '../admission/types.js';
 import { reviewAdmission, type CachedVerdicts, type ImageVerifier } from '../pipeline/review.js';
 import type { AdmissionDecision } from '../admission/decision.js';
 import { reviewImages } from '../pipeline/image-review.js';
-import { pinningPatch } from '../admission/pin.js';
+import { pinningResponse } from '../admission/pin.js';
 import { modeOf } from '../decide/modes.js';
 import type { ContainerVerdict } from '../admission/message.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { createDecisionLog, type DecisionLog } from '../telemetry/decision-log.js';
+import { counterMemo, textMemo } from '../telemetry/verdict-memo.js';
+import { deniedReview, type DeniedReview } from './denial-event.js';
 import type { HttpsServerOptions } from './tls-options.js';
 import type { RegistryCredentials } from '../registry/types.js';
 
@@ -40,12 +42,6 @@ export interface AppOptions {
   readonly onDenied?: (denial: DeniedReview) => void;
 }
 
-export interface DeniedReview {
-  readonly namespace: string;
-  readonly involvedObject: { readonly kind: string; readonly apiVersion: string; readonly name?: string; readonly uid?: string };
-  readonly message: string;
-}
-
 export function buildApp(o: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.logger,
@@ -57,6 +53,31 @@ export function buildApp(o: AppOptions): FastifyInstance {
     return503OnClosing: true,
     ...(o.https ? { https: o.https } : {}),
   }) as unknown as FastifyInstance;
+  // Found once per cached verdict (and policy) rather than per review.
+  const verdictCounter = counterMemo((verdict: Verdict, policy: CompiledPolicy) =>
+    o.metrics.imageVerdictCounter(verdict.outcome, verdict.outcome === 'denied' ? verdict.code : 'none', modeOf(policy, verdict)),
+  );
+  const countVerdicts = (verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void => {
+    for (const { verdict } of verdicts) verdictCounter(verdict, policy).count++;
+  };
+  const record = (endpoint: string, d: AdmissionDecision, policy: CompiledPolicy, request: AdmissionRequest, started: number): void => {
+    o.metrics.countReview(endpoint, d.outcome, d.outcome === 'denied' ? d.reason : 'none');
+    o.metrics.reviewSeconds.observe(endpoint, seconds(started));
+    countVerdicts(d.verdicts, policy);
+    if (d.outcome === 'skipped') return;
+    log(o).admission({
+      endpoint,
+      uid: request.uid,
+      namespace: request.namespace,
+      object: d.object,
+      dryRun: request.dryRun,
+      verdict: d.outcome,
+      reason: d.reason,
+      policy: policy.name,
+      policyVersion: policy.version,
+      imagesJson: imagesJson(d.verdicts),
+    });
+  };
 
   app.setErrorHandler((error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -105,26 +126,12 @@ export function buildApp(o: AppOptions): FastifyInstance {
       return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response: { uid: request.uid, allowed: true } } satisfies AdmissionReviewResponse;
     }
     const decision = await reviewAdmission(request, policy, o.verify, { budgetMs, ...(o.ownNamespace ? { ownNamespace: o.ownNamespace } : {}), ...(o.credentialsFor ? { credentialsFor: o.credentialsFor } : {}), ...(o.cached ? { cached: o.cached } : {}) }, scope);
-    if (endpoint === 'validate' && decision.outcome === 'denied' && !request.dryRun && request.namespace !== undefined && o.onDenied) {
-      // dryRun requests must have no side effects; an Event is one.
-      o.onDenied({
-        namespace: request.namespace,
-        involvedObject: {
-          kind: request.kind.kind,
-          apiVersion: request.kind.group ? `${request.kind.group}/${request.kind.version}` : request.kind.version,
-          ...(request.name ? { name: request.name } : {}),
-          ...(objectUid(request.object) ? { uid: objectUid(request.object)! } : {}),
-        },
-        message: decision.response.status?.message ?? decision.reason,
-      });
+    if (endpoint === 'validate' && o.onDenied) {
+      const denial = deniedReview(request, decision);
+      if (denial) o.onDenied(denial);
     }
-    let response = decision.response;
-    if (endpoint === 'mutate') {
-      const patch = decision.outcome === 'allowed' ? pinningPatch(decision, policy) : [];
-      response = { uid: request.uid, allowed: true, ...(decision.response.warnings ? { warnings: decision.response.warnings } : {}) };
-      if (patch.length > 0) response = { ...response, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
-    }
-    record(o, endpoint, decision, policy, request.namespace, request.uid, request.dryRun, started);
+    const response = endpoint === 'mutate' ? pinningResponse(request.uid, decision, policy) : decision.response;
+    record(endpoint, decision, policy, request, started);
     return { apiVersion: request.apiVersion, kind: 'AdmissionReview', response } satisfies AdmissionReviewResponse;
   };
   app.post('/validate', admissionRoute('validate'));
@@ -149,7 +156,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     const decision = await reviewImages(parsed.value, policy, o.verify, budgetFor(req, o));
     o.metrics.countReview('imagepolicy', decision.outcome, decision.outcome === 'denied' ? decision.reason : 'none');
     o.metrics.reviewSeconds.observe('imagepolicy', seconds(started));
-    countVerdicts(o, decision.verdicts, policy);
+    countVerdicts(decision.verdicts, policy);
     log(o)(
       { endpoint: 'imagepolicy', namespace: parsed.value.namespace, images: decision.verdicts.map(summary), verdict: decision.outcome, reason: decision.reason },
       'image review',
@@ -184,88 +191,37 @@ function budgetFor(req: FastifyRequest, o: AppOptions): number {
   return Math.max(50, Math.floor(seconds * 1000 * o.budgetFraction));
 }
 
-function record(o: AppOptions, endpoint: string, d: AdmissionDecision, policy: CompiledPolicy, namespace: string | undefined, uid: string, dryRun: boolean, started: number): void {
-  o.metrics.countReview(endpoint, d.outcome, d.outcome === 'denied' ? d.reason : 'none');
-  o.metrics.reviewSeconds.observe(endpoint, seconds(started));
-  countVerdicts(o, d.verdicts, policy);
-  if (d.outcome === 'skipped') return;
-  log(o).admission({
-    endpoint,
-    uid,
-    namespace,
-    object: d.object,
-    dryRun,
-    verdict: d.outcome,
-    reason: d.reason,
-    policy: policy.name,
-    policyVersion: policy.version,
-    imagesJson: imagesJson(d.verdicts),
-  });
-}
-
 function log(o: AppOptions): DecisionLog {
   return o.decisionLog ?? createDecisionLog(o.logger);
 }
 
-/**
- * Verdicts are shared by every review that hits the cache, so each one's log text is serialised
- * once per container name it appears under.
- */
-const verdictJson = new WeakMap<object, Map<string, string>>();
+type Verdict = ContainerVerdict['verdict'];
+
+// Bounded: a verdict is logged under the few container names of the pods that use its image.
+const verdictJson = textMemo((verdict: Verdict, container: string) => JSON.stringify(summaryOf(container, verdict)), 64);
 
 function imagesJson(verdicts: readonly ContainerVerdict[]): string {
   let json = '[';
   for (const [i, cv] of verdicts.entries()) {
-    let byContainer = verdictJson.get(cv.verdict);
-    if (byContainer === undefined) {
-      byContainer = new Map();
-      verdictJson.set(cv.verdict, byContainer);
-    }
-    let text = byContainer.get(cv.container.container);
-    if (text === undefined) {
-      text = JSON.stringify(summary(cv));
-      // Bounded: a verdict is logged under the few container names of the pods that use its image.
-      if (byContainer.size < 64) byContainer.set(cv.container.container, text);
-    }
+    const text = verdictJson(cv.verdict, cv.container.container);
     json += i === 0 ? text : `,${text}`;
   }
   return `${json}]`;
 }
 
-/** Per-image verdict counters, found once per cached verdict (and policy) rather than per review. */
-const verdictCounters = new WeakMap<Metrics, WeakMap<object, { readonly policy: CompiledPolicy; readonly counter: { count: number } }>>();
-
-function countVerdicts(o: AppOptions, verdicts: readonly ContainerVerdict[], policy: CompiledPolicy): void {
-  let counters = verdictCounters.get(o.metrics);
-  if (counters === undefined) {
-    counters = new WeakMap();
-    verdictCounters.set(o.metrics, counters);
-  }
-  for (const { verdict } of verdicts) {
-    let known = counters.get(verdict);
-    if (known === undefined || known.policy !== policy) {
-      known = { policy, counter: o.metrics.imageVerdictCounter(verdict.outcome, verdict.outcome === 'denied' ? verdict.code : 'none', modeOf(policy, verdict)) };
-      counters.set(verdict, known);
-    }
-    known.counter.count++;
-  }
+function summary({ container, verdict }: ContainerVerdict): Record<string, unknown> {
+  return summaryOf(container.container, verdict);
 }
 
-function summary({ container, verdict }: ContainerVerdict): Record<string, unknown> {
+function summaryOf(container: string, verdict: Verdict): Record<string, unknown> {
   return {
-    container: container.container,
+    container,
     image: verdict.image,
     digest: verdict.digest,
     verdict: verdict.outcome,
     rule: verdict.rule,
     ...(verdict.outcome === 'denied' ? { code: verdict.code, reason: verdict.reason } : { basis: verdict.basis, signers: verdict.satisfiedBy.flatMap((s) => s.signers) }),
   };
-}
-
-function objectUid(object: Record<string, unknown> | undefined): string | undefined {
-  const meta = object?.['metadata'];
-  const uid = typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)['uid'] : undefined;
-  return typeof uid === 'string' && uid.length > 0 ? uid : undefined;
 }
 
 function seconds(started: number): number {

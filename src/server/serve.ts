@@ -9,20 +9,19 @@ import type { CompiledPolicy } from '../policy/types.js';
 import { RegistryClient } from '../registry/client.js';
 import type { RegistryClientOptions } from '../registry/types.js';
 import { ImagePipeline } from '../pipeline/image-pipeline.js';
-import { Gauge } from 'prom-client';
-import { createMetrics, type Metrics } from '../telemetry/metrics.js';
-import { createDecisionLog, flushOnExit } from '../telemetry/decision-log.js';
-import { buildApp } from './app.js';
+import { addStateGauges, createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { createDecisionLog, flushOnExit, type DecisionLog } from '../telemetry/decision-log.js';
+import { buildApp, type AppOptions } from './app.js';
 import { generateSelfSignedTls } from './self-signed.js';
 import { readTlsFiles, watchTlsFiles, type TlsWatcher } from './tls-files.js';
 import { httpsOptions } from './tls-options.js';
-import { startTrustSource, type TrustSourceConfig } from '../trust/source.js';
+import { startTrustSource, type RunningTrustSource, type TrustSourceConfig } from '../trust/source.js';
 import { cachedLayered, verifyLayered } from '../pipeline/layered.js';
 import type { NamespaceScope } from '../policy/scope.js';
 import type { CompiledTrust } from '../trust/compose.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { PullSecretProvider } from '../kube/pull-secrets.js';
-import type { DeniedReview } from './app.js';
+import type { DeniedReview } from './denial-event.js';
 
 export interface ServeConfig {
   readonly host: string;
@@ -68,6 +67,47 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
+  const logging = startLogging(config);
+  const { logger } = logging;
+  const metrics = createMetrics();
+  const tls = await tlsMaterial(config, logger);
+  const kube = await kubeClients(config, logger);
+  // Set once the pipeline exists; a trust change before that has nothing to warm yet.
+  const warming: { warmUp?: WarmUp | undefined } = {};
+  const source = await startTrust(config, metrics, logger, kube.recorder, () => warming.warmUp?.schedule());
+  const { registry, pipeline } = startPipeline(config, metrics);
+  addStateGauges(metrics, { trustSourceHealthy: () => source.healthy(), registryWaiting: () => registry.waiting(), cacheSizes: () => pipeline.size });
+  const app = buildApp(appOptions(config, { ...logging, metrics, source, registry, pipeline, ...kube, tls: tls.material }));
+  const tlsWatcher = watchServingCertificate(config, tls.material, app, logger);
+  const warmUp = (warming.warmUp = await startWarmUp(config, source, pipeline, logger));
+
+  await app.listen({ host: config.host, port: config.port });
+  warmUp?.schedule();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url }, 'signet is serving');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    port,
+    metrics,
+    caPem: tls.caPem,
+    policy: () => source.current()?.cluster,
+    trust: () => source.current(),
+    close: () => (closing ??= closeServer(config, { ...logging, app, source, registry, tlsWatcher, warmUp, recorder: kube.recorder })),
+  };
+}
+
+interface Logging {
+  readonly logger: Logger;
+  readonly decisionLog: DecisionLog;
+  readonly stopFlushOnExit: () => void;
+}
+
+function startLogging(config: ServeConfig): Logging {
   // Writes are asynchronous; decision lines are batched before they get here (telemetry/decision-log.ts),
   // so other lines (errors, trust changes) are written as soon as they are logged. close() flushes both.
   const destination = config.logger ? undefined : pino.destination({ dest: 1, sync: false });
@@ -75,37 +115,46 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const logger = config.logger ?? pino({ level: config.logLevel ?? 'info', base }, destination);
   const decisionLog = createDecisionLog(logger, destination, base);
   const stopFlushOnExit = destination ? flushOnExit(decisionLog, destination) : () => undefined;
-  const metrics = createMetrics();
+  return { logger, decisionLog, stopFlushOnExit };
+}
 
-  let material: { cert: string; key: string };
-  let caPem: string | undefined;
-  if (config.tls.kind === 'files') {
-    material = await readTlsFiles(config.tls.certPath, config.tls.keyPath);
-  } else {
-    const generated = await generateSelfSignedTls(config.tls.hosts);
-    mkdirSync(config.tls.dir, { recursive: true });
-    const caPath = resolve(join(config.tls.dir, 'ca.crt'));
-    writeFileSync(caPath, generated.caPem);
-    writeFileSync(join(config.tls.dir, 'tls.crt'), generated.certPem);
-    writeFileSync(join(config.tls.dir, 'tls.key'), generated.keyPem, { mode: 0o600 });
-    material = { cert: generated.certPem, key: generated.keyPem };
-    caPem = generated.caPem;
-    logger.info({ caPath, hosts: config.tls.hosts }, `generated a self-signed CA for local use; clients must trust ${caPath}`);
-  }
+interface TlsMaterial {
+  readonly material: { cert: string; key: string };
+  /** PEM of the generated CA, when there is one. */
+  readonly caPem: string | undefined;
+}
 
+async function tlsMaterial(config: ServeConfig, logger: Logger): Promise<TlsMaterial> {
+  if (config.tls.kind === 'files') return { material: await readTlsFiles(config.tls.certPath, config.tls.keyPath), caPem: undefined };
+  const generated = await generateSelfSignedTls(config.tls.hosts);
+  mkdirSync(config.tls.dir, { recursive: true });
+  const caPath = resolve(join(config.tls.dir, 'ca.crt'));
+  writeFileSync(caPath, generated.caPem);
+  writeFileSync(join(config.tls.dir, 'tls.crt'), generated.certPem);
+  writeFileSync(join(config.tls.dir, 'tls.key'), generated.keyPem, { mode: 0o600 });
+  logger.info({ caPath, hosts: config.tls.hosts }, `generated a self-signed CA for local use; clients must trust ${caPath}`);
+  return { material: { cert: generated.certPem, key: generated.keyPem }, caPem: generated.caPem };
+}
+
+interface KubeClients {
+  readonly recorder?: EventRecorder;
+  readonly pullSecrets?: PullSecretProvider;
+}
+
+async function kubeClients(config: ServeConfig, logger: Logger): Promise<KubeClients> {
+  if (!(config.trust?.kind === 'kube' && (config.events || config.pullSecrets))) return {};
   // The Kubernetes client is loaded only when the API is used: it costs ~90 MB of memory to import.
-  let recorder: EventRecorder | undefined;
-  let pullSecrets: PullSecretProvider | undefined;
-  if (config.trust?.kind === 'kube' && (config.events || config.pullSecrets)) {
-    const [{ CoreV1Api }, events, secrets] = await Promise.all([import('@kubernetes/client-node'), import('../kube/events.js'), import('../kube/pull-secrets.js')]);
-    const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
-    if (config.events) recorder = events.createEventRecorder({ coreApi, onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') });
-    if (config.pullSecrets) pullSecrets = secrets.createPullSecretProvider({ coreApi, onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') });
-  }
-  // Set once the pipeline exists; a trust change before that has nothing to warm yet.
-  let scheduleWarmUp: () => void = () => undefined;
+  const [{ CoreV1Api }, events, secrets] = await Promise.all([import('@kubernetes/client-node'), import('../kube/events.js'), import('../kube/pull-secrets.js')]);
+  const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
+  return {
+    ...(config.events ? { recorder: events.createEventRecorder({ coreApi, onError: (e) => logger.warn({ err: String(e) }, 'could not post a Kubernetes Event') }) } : {}),
+    ...(config.pullSecrets ? { pullSecrets: secrets.createPullSecretProvider({ coreApi, onProblem: (p) => logger.warn({ problem: p }, 'pull secret lookup') }) } : {}),
+  };
+}
+
+async function startTrust(config: ServeConfig, metrics: Metrics, logger: Logger, recorder: EventRecorder | undefined, onReload: () => void): Promise<RunningTrustSource> {
   const trustConfig: TrustSourceConfig = config.trust ?? { kind: 'file', path: config.policyPath ?? '' };
-  const source = await startTrustSource(
+  return startTrustSource(
     trustConfig,
     config.reloadIntervalMs,
     {
@@ -115,7 +164,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         if (previous) metrics.policyInfo.remove({ name: previous.cluster.name, version: previous.cluster.version });
         metrics.policyInfo.set({ name: policy.name, version: policy.version }, 1);
         logger.info({ policy: policy.name, version: policy.version, trustVersion: trust.version, tenants: [...trust.tenants.keys()], source: policy.source }, previous ? 'trust reloaded' : 'trust loaded');
-        if (previous) scheduleWarmUp();
+        if (previous) onReload();
       },
       onInvalid: (message, kept) => {
         metrics.policyLoads.inc({ result: 'invalid' });
@@ -124,15 +173,9 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     },
     recorder,
   );
-  new Gauge({
-    name: 'signet_trust_source_healthy',
-    help: '1 while the trust source is current (for the Kubernetes source: every watch is up); 0 while changes may be missed.',
-    registers: [metrics.registry],
-    collect() {
-      this.set(source.healthy() ? 1 : 0);
-    },
-  });
+}
 
+function startPipeline(config: ServeConfig, metrics: Metrics): { registry: RegistryClient; pipeline: ImagePipeline } {
   const registry = new RegistryClient({
     ...config.registry,
     onRequest: (e) => {
@@ -140,16 +183,6 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       metrics.registrySeconds.observe({ registry: e.host, kind: e.kind }, e.seconds);
     },
     onThrottle: (e) => metrics.registryThrottled.inc({ registry: e.host, reason: e.reason }),
-  });
-  new Gauge({
-    name: 'signet_registry_queue_waiting',
-    help: 'Registry requests waiting for their turn (a free slot, a rate-limit token or the end of a 429 back-off), by registry host.',
-    labelNames: ['registry'],
-    registers: [metrics.registry],
-    collect() {
-      this.reset();
-      for (const [host, waiting] of registry.waiting()) this.set({ registry: host }, waiting);
-    },
   });
   const pipeline = new ImagePipeline({
     registry,
@@ -159,24 +192,23 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     sharedWorkMs: config.timeoutSeconds * 1000 * config.budgetFraction,
   });
   metrics.addLookupSource(() => pipeline.lookups());
-  new Gauge({
-    name: 'signet_cache_entries',
-    help: 'Entries held by the tag, verdict and signature caches, and the verdict and signature cache sizes in bytes.',
-    labelNames: ['cache'],
-    registers: [metrics.registry],
-    collect() {
-      const size = pipeline.size;
-      this.set({ cache: 'tag' }, size.tags);
-      this.set({ cache: 'verdict' }, size.verdicts);
-      this.set({ cache: 'verdict-bytes' }, size.verdictBytes);
-      this.set({ cache: 'signatures' }, size.signatures);
-      this.set({ cache: 'signature-bytes' }, size.signatureBytes);
-    },
-  });
-  const app = buildApp({
-    logger,
-    decisionLog,
-    metrics,
+  return { registry, pipeline };
+}
+
+interface AppParts extends Logging, KubeClients {
+  readonly metrics: Metrics;
+  readonly source: RunningTrustSource;
+  readonly registry: RegistryClient;
+  readonly pipeline: ImagePipeline;
+  readonly tls: { cert: string; key: string };
+}
+
+function appOptions(config: ServeConfig, p: AppParts): AppOptions {
+  const { source, pipeline, registry, pullSecrets, recorder } = p;
+  return {
+    logger: p.logger,
+    decisionLog: p.decisionLog,
+    metrics: p.metrics,
     policy: () => source.current()?.cluster,
     verify: (image, scope, signal, credentials) => {
       const trust = source.current();
@@ -203,30 +235,39 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     timeoutSeconds: config.timeoutSeconds,
     budgetFraction: config.budgetFraction,
     bodyLimitBytes: config.bodyLimitBytes,
-    https: httpsOptions(material.cert, material.key),
-  });
+    https: httpsOptions(p.tls.cert, p.tls.key),
+  };
+}
 
-  let tlsWatcher: TlsWatcher | undefined;
-  if (config.tls.kind === 'files') {
-    tlsWatcher = watchTlsFiles(
-      config.tls.certPath,
-      config.tls.keyPath,
-      material,
-      config.reloadIntervalMs,
-      (next) => {
-        // New handshakes use the new pair; established connections keep theirs, so nothing drops.
-        (app.server as unknown as HttpsServer).setSecureContext(httpsOptions(next.cert, next.key));
-        logger.info('serving certificate reloaded');
-      },
-      (e) => logger.error({ err: e.message }, 'serving certificate files unusable; keeping the current certificate'),
-    );
-  }
+function watchServingCertificate(config: ServeConfig, material: { cert: string; key: string }, app: FastifyInstance, logger: Logger): TlsWatcher | undefined {
+  if (config.tls.kind !== 'files') return undefined;
+  return watchTlsFiles(
+    config.tls.certPath,
+    config.tls.keyPath,
+    material,
+    config.reloadIntervalMs,
+    (next) => {
+      // New handshakes use the new pair; established connections keep theirs, so nothing drops.
+      (app.server as unknown as HttpsServer).setSecureContext(httpsOptions(next.cert, next.key));
+      logger.info('serving certificate reloaded');
+    },
+    (e) => logger.error({ err: e.message }, 'serving certificate files unusable; keeping the current certificate'),
+  );
+}
 
+interface WarmUp {
+  /** Starts a warm-up over the running pods, abandoning the one under way. */
+  schedule(): void;
+  stop(): void;
+}
+
+async function startWarmUp(config: ServeConfig, source: RunningTrustSource, pipeline: ImagePipeline, logger: Logger): Promise<WarmUp | undefined> {
+  if (!(config.warmUp && config.trust?.kind === 'kube')) return undefined;
+  const [{ CoreV1Api }, { warmUp }] = await Promise.all([import('@kubernetes/client-node'), import('../kube/warm-up.js')]);
+  const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
   let warming: AbortController | undefined;
-  if (config.warmUp && config.trust?.kind === 'kube') {
-    const [{ CoreV1Api }, { warmUp }] = await Promise.all([import('@kubernetes/client-node'), import('../kube/warm-up.js')]);
-    const coreApi = config.trust.kubeConfig.makeApiClient(CoreV1Api);
-    scheduleWarmUp = () => {
+  return {
+    schedule: () => {
       warming?.abort();
       const controller = new AbortController();
       warming = controller;
@@ -242,53 +283,43 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         (report) => logger.info({ ...report, ms: Date.now() - started }, 'cache warm-up finished'),
         (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'cache warm-up failed; caches fill as reviews arrive'),
       );
-    };
-  }
-
-  await app.listen({ host: config.host, port: config.port });
-  scheduleWarmUp();
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const url = `https://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url }, 'signet is serving');
-
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    url,
-    port,
-    metrics,
-    caPem,
-    policy: () => source.current()?.cluster,
-    trust: () => source.current(),
-    close: () => {
-      closing ??= (async () => {
-        tlsWatcher?.stop();
-        warming?.abort();
-        await source.stop();
-        // Connections that finish a review while we close become idle keep-alive sockets; shut those
-        // as they appear, and after the longest possible review cut whatever is left.
-        const server = app.server as unknown as HttpsServer;
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        const cutoff = setTimeout(() => server.closeAllConnections(), config.timeoutSeconds * 1000 + 1000);
-        try {
-          await app.close();
-        } finally {
-          clearInterval(sweep);
-          clearTimeout(cutoff);
-        }
-        try {
-          await registry.close();
-          await recorder?.flush();
-        } finally {
-          decisionLog.flush();
-          stopFlushOnExit();
-          logger.flush();
-        }
-      })();
-      return closing;
     },
+    stop: () => warming?.abort(),
   };
+}
+
+interface ClosingParts extends Logging {
+  readonly app: FastifyInstance;
+  readonly source: RunningTrustSource;
+  readonly registry: RegistryClient;
+  readonly tlsWatcher: TlsWatcher | undefined;
+  readonly warmUp: WarmUp | undefined;
+  readonly recorder: EventRecorder | undefined;
+}
+
+async function closeServer(config: ServeConfig, p: ClosingParts): Promise<void> {
+  p.tlsWatcher?.stop();
+  p.warmUp?.stop();
+  await p.source.stop();
+  // Connections that finish a review while we close become idle keep-alive sockets; shut those
+  // as they appear, and after the longest possible review cut whatever is left.
+  const server = p.app.server as unknown as HttpsServer;
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const cutoff = setTimeout(() => server.closeAllConnections(), config.timeoutSeconds * 1000 + 1000);
+  try {
+    await p.app.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(cutoff);
+  }
+  try {
+    await p.registry.close();
+    await p.recorder?.flush();
+  } finally {
+    p.decisionLog.flush();
+    p.stopFlushOnExit();
+    p.logger.flush();
+  }
 }
 
 function describeSource(config: TrustSourceConfig): string {

@@ -105,3 +105,60 @@ export function createMetrics(): Metrics {
   };
   return m;
 }
+
+/** Sizes of the tag, verdict and signature caches. */
+export interface CacheSizes {
+  readonly tags: number;
+  readonly verdicts: number;
+  readonly verdictBytes: number;
+  readonly signatures: number;
+  readonly signatureBytes: number;
+}
+
+/** What the server's state gauges read when /metrics is scraped. */
+export interface StateSources {
+  readonly trustSourceHealthy: () => boolean;
+  /** Registry requests waiting, by registry host. */
+  readonly registryWaiting: () => Iterable<readonly [host: string, waiting: number]>;
+  readonly cacheSizes: () => CacheSizes;
+}
+
+/**
+ * Gauges of state owned by the running server, read at scrape time. Registered apart from
+ * createMetrics because they exist only once there is state to read: an unlabelled gauge with
+ * nothing behind it would still be exported, as 0.
+ */
+export function addStateGauges(metrics: Metrics, sources: StateSources): void {
+  new Gauge({
+    name: 'signet_trust_source_healthy',
+    help: '1 while the trust source is current (for the Kubernetes source: every watch is up); 0 while changes may be missed.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(sources.trustSourceHealthy() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'signet_registry_queue_waiting',
+    help: 'Registry requests waiting for their turn (a free slot, a rate-limit token or the end of a 429 back-off), by registry host.',
+    labelNames: ['registry'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const [host, waiting] of sources.registryWaiting()) this.set({ registry: host }, waiting);
+    },
+  });
+  new Gauge({
+    name: 'signet_cache_entries',
+    help: 'Entries held by the tag, verdict and signature caches, and the verdict and signature cache sizes in bytes.',
+    labelNames: ['cache'],
+    registers: [metrics.registry],
+    collect() {
+      const size = sources.cacheSizes();
+      this.set({ cache: 'tag' }, size.tags);
+      this.set({ cache: 'verdict' }, size.verdicts);
+      this.set({ cache: 'verdict-bytes' }, size.verdictBytes);
+      this.set({ cache: 'signatures' }, size.signatures);
+      this.set({ cache: 'signature-bytes' }, size.signatureBytes);
+    },
+  });
+}
