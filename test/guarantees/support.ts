@@ -1,11 +1,8 @@
 // Shared by the decision-layer guarantee tests: more release-signed images in the real registry of
 // test/support/signed-registry.ts, a webhook started the way the server tests start it, and one
 // AdmissionReview of a Pod answered over HTTPS and checked the way kube-apiserver checks it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startServer, type RunningServer, type ServeConfig } from '../../src/server/serve.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/reference/parse.js';
 import { signImage } from '../../src/signing/sign.js';
@@ -13,7 +10,7 @@ import { decryptPrivateKey } from '../../src/signatures/cosign/private-key.js';
 import type { SignedRegistry } from '../support/signed-registry.js';
 import { pushTestImage } from '../support/signers.js';
 import { admissionResponseProblems, admissionReview, workload } from '../support/admission.js';
-import { webhookClient, type WebhookClient } from '../support/webhook-client.js';
+import { startWebhookServer, type TestWebhook, type TestWebhookConfig } from '../support/webhook-server.js';
 
 export interface AdmissionAnswer {
   readonly uid: string;
@@ -38,33 +35,18 @@ export async function pushReleaseSigned(fx: SignedRegistry, name: string): Promi
   return { image: pushed.reference, digest: pushed.digest };
 }
 
-export interface Webhook {
-  readonly server: RunningServer;
-  readonly client: WebhookClient;
+export interface Webhook extends TestWebhook {
   /** Reviews a Pod with one container `app` running `image` in `namespace`. */
   reviewPod(namespace: string, image: string, path?: string): Promise<AdmissionAnswer>;
-  stop(): Promise<void>;
 }
 
 /** The webhook over HTTPS with a self-signed CA; `config` overrides the defaults (trust, registry, ...). */
-export async function startWebhook(config: Partial<ServeConfig> & Pick<ServeConfig, 'registry'>): Promise<Webhook> {
-  const dir = mkdtempSync(join(tmpdir(), 'signet-guarantees-'));
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    tls: { kind: 'self-signed', dir, hosts: ['127.0.0.1'] },
-    timeoutSeconds: 5,
-    budgetFraction: 0.8,
-    bodyLimitBytes: 1 << 20,
-    reloadIntervalMs: 50,
-    logger: pino({ level: 'silent' }),
-    ...config,
-  });
-  const client = webhookClient(server.url, server.caPem!);
+export async function startWebhook(config: TestWebhookConfig): Promise<Webhook> {
+  const hook = await startWebhookServer(config);
+  const { client } = hook;
   let n = 0;
   return {
-    server,
-    client,
+    ...hook,
     async reviewPod(namespace, image, path = '/validate') {
       const body = admissionReview({ kind: 'Pod', namespace, name: `pod-${++n}`, object: workload('Pod', `pod-${n}`, namespace, { containers: [{ name: 'app', image }] }) });
       const res = await client.post(path, body);
@@ -72,11 +54,6 @@ export async function startWebhook(config: Partial<ServeConfig> & Pick<ServeConf
       const problems = admissionResponseProblems(body, res.json, 'validating');
       if (problems.length > 0) throw new Error(`the API server would reject this answer: ${problems.join('; ')}`);
       return (res.json as { response: AdmissionAnswer }).response;
-    },
-    async stop() {
-      await client.close();
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,30 +1,23 @@
 // Cache warm-up: the images of running pods are verified at start, so the first review of them
 // after a restart sends nothing to the registry.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { haveTools } from '../support/registry-server.js';
 import { startSignedRegistry, type SignedRegistry } from '../support/signed-registry.js';
 import { startFakeKubeApi, waitFor, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { admissionReview, podSpec, workload } from '../support/admission.js';
-import { webhookClient, type WebhookClient } from '../support/webhook-client.js';
+import { loggerInto, startWebhookServer, type TestWebhook } from '../support/webhook-server.js';
 
 const maybe = haveTools('docker-registry', 'skopeo', 'openssl') ? describe : describe.skip;
 
 maybe('cache warm-up from running pods', () => {
   let fx: SignedRegistry;
   let api: FakeKubeApi;
-  let server: RunningServer;
-  let client: WebhookClient;
-  let dir: string;
+  let hook: TestWebhook;
   const logs: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     fx = await startSignedRegistry();
-    dir = mkdtempSync(join(tmpdir(), 'signet-warm-'));
     api = await startFakeKubeApi();
     api.putConfigMap({
       namespace: 'signet',
@@ -37,38 +30,22 @@ maybe('cache warm-up from running pods', () => {
       api.putPod({ namespace: `team-${i % 3}`, name: `web-${i}`, spec: podSpec({ containers: [{ name: 'app', image: i % 2 ? fx.images.signed : fx.images.signed2 }] }) });
     }
     api.putPod({ namespace: 'team-0', name: 'done', spec: podSpec({ containers: [{ name: 'x', image: fx.images.unsigned }] }), phase: 'Succeeded' });
-    const stream = new Writable({
-      write(chunk: Buffer, _e, cb) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
-        cb();
-      },
-    });
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
+    hook = await startWebhookServer({
       trust: { kind: 'kube', kubeConfig: api.kubeConfig(), namespace: 'signet', tenants: false },
       warmUp: true,
-      tls: { kind: 'self-signed', dir, hosts: ['127.0.0.1'] },
-      timeoutSeconds: 5,
-      budgetFraction: 0.8,
-      bodyLimitBytes: 1 << 20,
       registry: { hosts: { [fx.registry.host]: { insecureHttp: true } } },
-      reloadIntervalMs: 100,
-      logger: pino({ level: 'info' }, stream),
+      logger: loggerInto(logs),
     });
-    client = webhookClient(server.url, server.caPem!);
   }, 60_000);
 
   afterAll(async () => {
-    await client?.close();
-    await server?.close();
+    await hook?.stop();
     await api?.close();
     await fx?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const registryRequests = async (): Promise<number> => {
-    const text = (await client.get('/metrics')).text;
+    const text = (await hook.client.get('/metrics')).text;
     return [...text.matchAll(/^signet_registry_requests_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
 
@@ -79,7 +56,7 @@ maybe('cache warm-up from running pods', () => {
     expect(report).toMatchObject({ pods: 12, images: 6, allowed: 6, denied: 0, stopped: false });
     const before = await registryRequests();
     expect(before).toBeGreaterThan(0);
-    const res = await client.post('/validate', admissionReview({ kind: 'Pod', namespace: 'team-1', object: workload('Pod', 'web-new', 'team-1', { containers: [{ name: 'app', image: fx.images.signed }] }) }));
+    const res = await hook.client.post('/validate', admissionReview({ kind: 'Pod', namespace: 'team-1', object: workload('Pod', 'web-new', 'team-1', { containers: [{ name: 'app', image: fx.images.signed }] }) }));
     expect((res.json as { response: { allowed: boolean } }).response.allowed).toBe(true);
     expect(await registryRequests()).toBe(before);
   });

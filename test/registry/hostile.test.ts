@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Digest, RepositoryRef } from '../../src/reference/types.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import type { RegistryClientOptions, RegistryHostConfig } from '../../src/registry/types.js';
-import { startHostileRegistry } from '../support/hostile-registry.js';
+import { hostileRegistryPerTest, startHostileRegistry } from '../support/hostile-registry.js';
 import type { HostileRegistry } from '../support/hostile-registry.js';
 import { freePort } from '../support/free-port.js';
 import { haveTools } from '../support/registry-server.js';
@@ -45,21 +44,10 @@ function serveManifest(hostile: HostileRegistry, path = MANIFEST_PATH, headers: 
 let hostile: HostileRegistry;
 let client: RegistryClient;
 let repo: RepositoryRef;
+const { useClient } = hostileRegistryPerTest((setup) => ({ hostile, client, repo } = setup));
 const extraServers: HostileRegistry[] = [];
 
-function makeClient(options: RegistryClientOptions = {}, host: RegistryHostConfig = {}): RegistryClient {
-  return new RegistryClient({ requestTimeoutMs: 2000, ...options, hosts: { [hostile.host]: { insecureHttp: true, ...host }, ...options.hosts } });
-}
-
-beforeEach(async () => {
-  hostile = await startHostileRegistry();
-  repo = { registry: hostile.host, repository: 'demo/app' };
-  client = makeClient();
-});
-
 afterEach(async () => {
-  await client.close();
-  await hostile.close();
   for (const server of extraServers.splice(0)) await server.close();
 });
 
@@ -72,8 +60,7 @@ async function extraServer(): Promise<HostileRegistry> {
 describe('deadlines', () => {
   test('a registry that never answers gives TIMEOUT within the per-request deadline', async () => {
     hostile.on('GET', MANIFEST_PATH, { kind: 'stall' });
-    await client.close();
-    client = makeClient({ requestTimeoutMs: 300 });
+    await useClient({ requestTimeoutMs: 300 });
     const started = performance.now();
     const result = await client.getManifest(repo, 'v1');
     const elapsed = performance.now() - started;
@@ -84,8 +71,7 @@ describe('deadlines', () => {
 
   test('headers followed by a stalled body give TIMEOUT, not a hang', async () => {
     hostile.on('GET', BLOB_PATH, { kind: 'stall-body', declaredLength: blob.length, firstBytes: blob.subarray(0, 10) });
-    await client.close();
-    client = makeClient({ requestTimeoutMs: 300 });
+    await useClient({ requestTimeoutMs: 300 });
     const started = performance.now();
     const result = await client.getBlob(repo, { digest: blobDigest });
     expect(performance.now() - started).toBeLessThan(300 + 700);
@@ -139,8 +125,7 @@ describe('size caps', () => {
 
   test('a manifest over maxManifestBytes is TOO_LARGE', async () => {
     hostile.on('GET', MANIFEST_PATH, { kind: 'endless', headers: { 'content-type': OCI_MANIFEST } });
-    await client.close();
-    client = makeClient({ maxManifestBytes: 64 * 1024 });
+    await useClient({ maxManifestBytes: 64 * 1024 });
     const result = await client.getManifest(repo, 'v1');
     expect(result.ok ? undefined : result.error.code).toBe('TOO_LARGE');
     expect(result.ok ? '' : result.error.message).toBe(`registry ${hostile.host} sent more than the 65536-byte limit for manifest demo/app:v1; stopped reading`);
@@ -244,8 +229,7 @@ describe('manifest media types', () => {
 describe('tag resolution', () => {
   test('HEAD mode reads digest, size and type from the headers', async () => {
     hostile.on('HEAD', MANIFEST_PATH, { kind: 'respond', headers: { 'content-type': OCI_MANIFEST, 'docker-content-digest': manifestDigest }, body: manifest });
-    await client.close();
-    client = makeClient({}, { resolveWith: 'HEAD' });
+    await useClient({}, { resolveWith: 'HEAD' });
     const result = await client.resolve(repo, 'v1');
     expect(result).toEqual({ ok: true, value: { mediaType: OCI_MANIFEST, digest: manifestDigest, size: manifest.length } });
     expect(client.stats()).toEqual({ requests: 1, byKind: { 'manifest-head': 1 } });
@@ -254,8 +238,7 @@ describe('tag resolution', () => {
   test('HEAD mode falls back to GET and hashes the body when Docker-Content-Digest is missing', async () => {
     hostile.on('HEAD', MANIFEST_PATH, { kind: 'respond', headers: { 'content-type': OCI_MANIFEST }, body: manifest });
     hostile.on('GET', MANIFEST_PATH, { kind: 'respond', headers: { 'content-type': OCI_MANIFEST }, body: manifest });
-    await client.close();
-    client = makeClient({}, { resolveWith: 'HEAD' });
+    await useClient({}, { resolveWith: 'HEAD' });
     const result = await client.resolve(repo, 'v1');
     expect(result).toEqual({ ok: true, value: { mediaType: OCI_MANIFEST, digest: manifestDigest, size: manifest.length } });
     expect(client.stats().byKind).toEqual({ 'manifest-head': 1, manifest: 1 });
@@ -263,8 +246,7 @@ describe('tag resolution', () => {
 
   test('HEAD mode refuses a malformed Docker-Content-Digest', async () => {
     hostile.on('HEAD', MANIFEST_PATH, { kind: 'respond', headers: { 'content-type': OCI_MANIFEST, 'docker-content-digest': 'sha256:ABC' }, body: manifest });
-    await client.close();
-    client = makeClient({}, { resolveWith: 'HEAD' });
+    await useClient({}, { resolveWith: 'HEAD' });
     const result = await client.resolve(repo, 'v1');
     expect(result.ok ? undefined : result.error.message).toBe(`registry ${hostile.host} sent a malformed Docker-Content-Digest for manifest demo/app:v1`);
   });
@@ -294,8 +276,7 @@ describe('connections', () => {
 
   test('undici opens a new connection for every HEAD (why GET is the default)', async () => {
     hostile.on('HEAD', MANIFEST_PATH, { kind: 'respond', headers: { 'content-type': OCI_MANIFEST, 'docker-content-digest': manifestDigest }, body: manifest });
-    await client.close();
-    client = makeClient({}, { resolveWith: 'HEAD' });
+    await useClient({}, { resolveWith: 'HEAD' });
     for (let i = 0; i < 3; i++) expect((await client.resolve(repo, 'v1')).ok).toBe(true);
     expect(hostile.connections).toBe(3);
   });
@@ -448,15 +429,13 @@ describe('bearer token flow', () => {
     otherRealm.on('GET', '/token', { kind: 'respond', body: '{"token":"third-party"}' });
     hostile.requireBearer({ token: 'third-party', realm: `${otherRealm.origin}/token` });
     serveManifest(hostile);
-    await client.close();
-    client = makeClient({}, { credentials: { username: 'alice', password: 's3cret' } });
+    await useClient({}, { credentials: { username: 'alice', password: 's3cret' } });
     expect((await client.getManifest(repo, 'v1')).ok).toBe(true);
     expect(otherRealm.requests).toHaveLength(1);
     expect(otherRealm.requests[0]!.headers.authorization).toBeUndefined();
 
     hostile.requireBearer({ token: 'own', basicUser: { username: 'alice', password: 's3cret' } });
-    await client.close();
-    client = makeClient({}, { credentials: { username: 'alice', password: 's3cret' } });
+    await useClient({}, { credentials: { username: 'alice', password: 's3cret' } });
     expect((await client.getManifest(repo, 'v1')).ok).toBe(true);
     expect(hostile.requestsTo('/token')[0]!.headers.authorization).toBe(`Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
   });
@@ -464,8 +443,7 @@ describe('bearer token flow', () => {
   test('refused credentials at the token endpoint are UNAUTHORIZED and the message holds no secret', async () => {
     hostile.requireBearer({ token: 'own', basicUser: { username: 'alice', password: 'right' } });
     serveManifest(hostile);
-    await client.close();
-    client = makeClient({}, { credentials: { username: 'alice', password: 'wrong-password' } });
+    await useClient({}, { credentials: { username: 'alice', password: 'wrong-password' } });
     const result = await client.getManifest(repo, 'v1');
     expect(result).toEqual({
       ok: false,

@@ -8,7 +8,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { credentialsFromSecret } from '../../src/kube/pull-secrets.js';
 import { deadlineSignal } from '../../src/registry/limits.js';
 import type { RegistryError } from '../../src/registry/types.js';
-import { startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';
+import { hostileRegistryPerTest, type HostileRegistry } from '../support/hostile-registry.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -20,17 +20,7 @@ const SUBJECT_TAG = SUBJECT.replace(':', '-');
 let hostile: HostileRegistry;
 let client: RegistryClient;
 let repo: RepositoryRef;
-
-beforeEach(async () => {
-  hostile = await startHostileRegistry();
-  repo = { registry: hostile.host, repository: 'demo/app' };
-  client = new RegistryClient({ requestTimeoutMs: 2000, hosts: { [hostile.host]: { insecureHttp: true } } });
-});
-
-afterEach(async () => {
-  await client.close();
-  await hostile.close();
-});
+hostileRegistryPerTest((setup) => ({ hostile, client, repo } = setup));
 
 function failure<T>(result: { ok: true; value: T } | { ok: false; error: RegistryError }): RegistryError {
   if (result.ok) throw new Error('expected a RegistryError');

@@ -8,18 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import type { Digest, RepositoryRef } from '../../src/reference/types.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import type { RegistryClientOptions, RegistryHostConfig, ThrottleReason } from '../../src/registry/types.js';
+import type { ThrottleReason } from '../../src/registry/types.js';
 import { deadlineSignal, retryAfterDelayMs } from '../../src/registry/limits.js';
-import { startServer } from '../../src/server/serve.js';
 import { generateKeyPair } from '../../src/signatures/cosign/private-key.js';
-import { startHostileRegistry } from '../support/hostile-registry.js';
+import { hostileRegistryPerTest } from '../support/hostile-registry.js';
 import type { HostileRegistry } from '../support/hostile-registry.js';
 import { admissionReview, workload } from '../support/admission.js';
-import { webhookClient } from '../support/webhook-client.js';
+import { startWebhookServer } from '../support/webhook-server.js';
 import { signet } from '../support/cli.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -67,20 +64,9 @@ let hostile: HostileRegistry;
 let client: RegistryClient;
 let repo: RepositoryRef;
 let throttled: { host: string; reason: ThrottleReason }[];
-
-function makeClient(options: RegistryClientOptions = {}, host: RegistryHostConfig = {}): RegistryClient {
-  return new RegistryClient({
-    requestTimeoutMs: 2000,
-    onThrottle: (e) => void throttled.push({ host: e.host, reason: e.reason }),
-    ...options,
-    hosts: { [hostile.host]: { insecureHttp: true, ...host } },
-  });
-}
-
-async function useClient(options: RegistryClientOptions = {}, host: RegistryHostConfig = {}): Promise<void> {
-  await client.close();
-  client = makeClient(options, host);
-}
+const { useClient, replaceClosedClient } = hostileRegistryPerTest((setup) => ({ hostile, client, repo } = setup), {
+  onThrottle: (e) => void throttled.push({ host: e.host, reason: e.reason }),
+});
 
 function record(log: ServerLog, status: number): void {
   log.arrivals.push(performance.now());
@@ -137,16 +123,8 @@ function heldRoute(): ServerLog & { releaseHeld(): void } {
   return log;
 }
 
-beforeEach(async () => {
+beforeEach(() => {
   throttled = [];
-  hostile = await startHostileRegistry();
-  repo = { registry: hostile.host, repository: 'demo/app' };
-  client = makeClient();
-});
-
-afterEach(async () => {
-  await client.close();
-  await hostile.close();
 });
 
 describe('concurrency cap per registry host', () => {
@@ -261,7 +239,7 @@ describe('concurrency cap per registry host', () => {
     log.releaseHeld();
     expect((await first).ok).toBe(true);
     await closing;
-    client = makeClient();
+    replaceClosedClient();
     expect(log.arrivals).toHaveLength(1);
   });
 
@@ -514,19 +492,14 @@ rules:
 `,
     );
     route(() => ({ status: 429, retryAfter: '30' }));
-    const server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
+    const { client: webhook, stop } = await startWebhookServer({
       policyPath,
-      tls: { kind: 'self-signed', dir, hosts: ['localhost', '127.0.0.1'] },
+      tlsHosts: ['localhost', '127.0.0.1'],
       timeoutSeconds: 2,
-      budgetFraction: 0.8,
       bodyLimitBytes: 256 * 1024,
       registry: { hosts: { [hostile.host]: { insecureHttp: true } } },
       reloadIntervalMs: 1000,
-      logger: pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })),
     });
-    const webhook = webhookClient(server.url, server.caPem!);
     try {
       const review = await webhook.post('/validate', admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: `${hostile.host}/demo/app:v1` }] }) }));
       const answer = (review.json as { response: { allowed: boolean; status?: { message: string } } }).response;
@@ -537,8 +510,7 @@ rules:
       expect(metrics).toMatch(new RegExp(`signet_registry_throttled_total\\{registry="${host}",reason="429"\\} 1\\n`));
       expect(metrics).toMatch(new RegExp(`signet_registry_queue_waiting\\{registry="${host}"\\} 0\\n`));
     } finally {
-      await webhook.close();
-      await server.close();
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

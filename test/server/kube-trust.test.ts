@@ -1,11 +1,8 @@
 // The webhook with its trust in Kubernetes ConfigMaps (a faithful fake API server; the real one
 // cannot run here) and a real docker-registry: kubectl-apply-style key rotation enforced seconds
 // later, invalid changes rejected with an Event, tenant keys scoped to their namespace, denial Events.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { generateKeyPair, decryptPrivateKey } from '../../src/signatures/cosign/private-key.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/reference/parse.js';
@@ -14,7 +11,7 @@ import { haveTools } from '../support/registry-server.js';
 import { startSignedRegistry, type SignedRegistry } from '../support/signed-registry.js';
 import { startFakeKubeApi, waitFor, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { admissionReview, workload } from '../support/admission.js';
-import { webhookClient, type WebhookClient } from '../support/webhook-client.js';
+import { startWebhookServer, type TestWebhook } from '../support/webhook-server.js';
 
 const maybe = haveTools('docker-registry', 'skopeo', 'openssl') ? describe : describe.skip;
 const NS = 'signet-system';
@@ -22,9 +19,7 @@ const NS = 'signet-system';
 maybe('trust from ConfigMaps through the API', () => {
   let fx: SignedRegistry;
   let api: FakeKubeApi;
-  let server: RunningServer;
-  let client: WebhookClient;
-  let dir: string;
+  let hook: TestWebhook;
   const other = generateKeyPair('pw');
 
   const clusterPolicy = (keyName: string) => `apiVersion: signet.dev/v1alpha1
@@ -39,43 +34,31 @@ rules:
 `;
   const putCluster = (data: Record<string, string>) => api.putConfigMap({ namespace: NS, name: 'signet-trust', labels: { 'signet.dev/trust': 'cluster' }, data });
   const review = async (namespace: string, image: string, dryRun = false, name = 'web') => {
-    const res = await client.post('/validate', admissionReview({ kind: 'Pod', namespace, name, dryRun, object: workload('Pod', name, namespace, { containers: [{ name: 'app', image }] }) }));
+    const res = await hook.client.post('/validate', admissionReview({ kind: 'Pod', namespace, name, dryRun, object: workload('Pod', name, namespace, { containers: [{ name: 'app', image }] }) }));
     return (res.json as { response: { allowed: boolean; status?: { message: string } } }).response;
   };
-  const trustVersion = () => server.trust()?.version;
+  const trustVersion = () => hook.server.trust()?.version;
 
   beforeAll(async () => {
     fx = await startSignedRegistry();
-    dir = mkdtempSync(join(tmpdir(), 'signet-kube-'));
     api = await startFakeKubeApi({ bookmarkIntervalMs: 200 });
     putCluster({ 'policy.yaml': clusterPolicy('release'), 'release.pub': readFileSync(join(fx.dir, 'release.pub'), 'utf8') });
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
+    hook = await startWebhookServer({
       trust: { kind: 'kube', kubeConfig: api.kubeConfig(), namespace: NS, tenants: true, tuning: { debounceMs: 50 } },
       ownNamespace: NS,
       events: true,
-      tls: { kind: 'self-signed', dir, hosts: ['127.0.0.1'] },
-      timeoutSeconds: 5,
-      budgetFraction: 0.8,
-      bodyLimitBytes: 1 << 20,
       registry: { hosts: { [fx.registry.host]: { insecureHttp: true } } },
-      reloadIntervalMs: 100,
-      logger: pino({ level: 'silent' }),
     });
-    client = webhookClient(server.url, server.caPem!);
   }, 60_000);
 
   afterAll(async () => {
-    await client?.close();
-    await server?.close();
+    await hook?.stop();
     await api?.close();
     await fx?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the trust in the ConfigMap is enforced', async () => {
-    expect((await client.get('/readyz')).status).toBe(200);
+    expect((await hook.client.get('/readyz')).status).toBe(200);
     expect((await review('shop', fx.images.signed)).allowed).toBe(true);
     expect((await review('shop', fx.images.unsigned)).allowed).toBe(false);
   });

@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { pino } from 'pino';
-import { startServer } from '../../src/server/serve.js';
 import { makeCertificates } from '../support/tls.js';
 import { haveTools } from '../support/registry-server.js';
 import { startHostileRegistry } from '../support/hostile-registry.js';
 import { freePort } from '../support/free-port.js';
 import { admissionReview, workload } from '../support/admission.js';
 import { webhookClient } from '../support/webhook-client.js';
+import { startWebhookServer } from '../support/webhook-server.js';
 import { generateKeyPair } from '../../src/signatures/cosign/private-key.js';
 
 const maybe = haveTools('openssl') ? describe : describe.skip;
@@ -65,17 +64,10 @@ maybe('server lifecycle', () => {
     copyFileSync(a.certPath, join(live, 'tls.crt'));
     copyFileSync(a.keyPath, join(live, 'tls.key'));
     const policyPath = writePolicy(dir, '127.0.0.1:9');
-    const server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
+    const { server, stop: stopServer } = await startWebhookServer({
       policyPath,
       tls: { kind: 'files', certPath: join(live, 'tls.crt'), keyPath: join(live, 'tls.key') },
-      timeoutSeconds: 5,
-      budgetFraction: 0.8,
-      bodyLimitBytes: 1 << 20,
       registry: {},
-      reloadIntervalMs: 50,
-      logger: pino({ level: 'silent' }),
     });
     const cas = [a.caCert, b.caCert];
     const before = await peerCertificate(server.port, cas);
@@ -112,7 +104,7 @@ maybe('server lifecycle', () => {
     stop = true;
     await Promise.all(loops);
     const after = await peerCertificate(server.port, cas);
-    await server.close();
+    await stopServer();
     expect(failures).toBe(0);
     expect(done).toBeGreaterThan(20);
     expect(before).toBe(new X509Certificate(readFileSync(a.certPath)).fingerprint256);

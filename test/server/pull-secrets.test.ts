@@ -3,8 +3,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { generateKeyPair, decryptPrivateKey } from '../../src/signatures/cosign/private-key.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/reference/parse.js';
@@ -13,7 +11,7 @@ import { haveTools, startRegistry, type RunningRegistry } from '../support/regis
 import { buildOciLayout, pushImage } from '../support/oci-image.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { admissionReview, podSpec } from '../support/admission.js';
-import { webhookClient, type WebhookClient } from '../support/webhook-client.js';
+import { startWebhookServer, type TestWebhook } from '../support/webhook-server.js';
 
 const maybe = haveTools('docker-registry', 'skopeo', 'openssl') ? describe : describe.skip;
 const creds = { username: 'puller', password: 'pull-Secret-42' };
@@ -21,8 +19,7 @@ const creds = { username: 'puller', password: 'pull-Secret-42' };
 maybe('pull secrets from the pod', () => {
   let registry: RunningRegistry;
   let api: FakeKubeApi;
-  let server: RunningServer;
-  let client: WebhookClient;
+  let hook: TestWebhook;
   let dir: string;
   let image: string;
 
@@ -53,25 +50,15 @@ maybe('pull secrets from the pod', () => {
     const dockerconfig = JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } } });
     api.putSecret({ namespace: 'shop', name: 'regcred', type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': dockerconfig } });
     api.putServiceAccount({ namespace: 'shop', name: 'default' });
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
+    hook = await startWebhookServer({
       trust: { kind: 'kube', kubeConfig: api.kubeConfig(), namespace: 'signet', tenants: false },
       pullSecrets: true,
-      tls: { kind: 'self-signed', dir, hosts: ['127.0.0.1'] },
-      timeoutSeconds: 5,
-      budgetFraction: 0.8,
-      bodyLimitBytes: 1 << 20,
       registry: { hosts: { [registry.host]: { insecureHttp: true } } },
-      reloadIntervalMs: 100,
-      logger: pino({ level: 'silent' }),
     });
-    client = webhookClient(server.url, server.caPem!);
   }, 60_000);
 
   afterAll(async () => {
-    await client?.close();
-    await server?.close();
+    await hook?.stop();
     await api?.close();
     await registry?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -80,7 +67,7 @@ maybe('pull secrets from the pod', () => {
   const review = async (withSecret: boolean) => {
     const spec = { ...podSpec({ containers: [{ name: 'app', image }] }), ...(withSecret ? { imagePullSecrets: [{ name: 'regcred' }] } : {}) };
     const body = admissionReview({ kind: 'Pod', namespace: 'shop', name: withSecret ? 'with' : 'without', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec } });
-    const res = await client.post('/validate', body);
+    const res = await hook.client.post('/validate', body);
     return (res.json as { response: { allowed: boolean; status?: { message: string } } }).response;
   };
 

@@ -1,15 +1,12 @@
 // The webhook over real HTTPS against a real docker-registry with signed images. Every admission
 // response is checked the way kube-apiserver checks it.
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { haveTools } from '../support/registry-server.js';
 import { startSignedRegistry, type SignedRegistry } from '../support/signed-registry.js';
 import { admissionResponseProblems, admissionReview, workload } from '../support/admission.js';
-import { webhookClient, type WebhookClient } from '../support/webhook-client.js';
+import type { WebhookClient } from '../support/webhook-client.js';
+import { loggerInto, startWebhookServer, type TestWebhook } from '../support/webhook-server.js';
 import { startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';
 
 const maybe = haveTools('docker-registry', 'skopeo') ? describe : describe.skip;
@@ -21,9 +18,8 @@ interface Response {
 maybe('webhook over HTTPS', () => {
   let fx: SignedRegistry;
   let hostile: HostileRegistry;
-  let server: RunningServer;
+  let hook: TestWebhook;
   let client: WebhookClient;
-  let dir: string;
   let policyPath: string;
   const logs: Record<string, unknown>[] = [];
 
@@ -65,37 +61,24 @@ maybe('webhook over HTTPS', () => {
     fx = await startSignedRegistry();
     hostile = await startHostileRegistry();
     hostile.on('GET', '/v2/slow/app/manifests/v1', { kind: 'stall' });
-    dir = mkdtempSync(join(tmpdir(), 'signet-webhook-'));
     policyPath = join(fx.dir, 'live-policy.yaml');
     writeFileSync(policyPath, policyText());
-    const stream = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
-        cb();
-      },
-    });
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
+    hook = await startWebhookServer({
       policyPath,
-      tls: { kind: 'self-signed', dir, hosts: ['localhost', '127.0.0.1'] },
+      tlsHosts: ['localhost', '127.0.0.1'],
       timeoutSeconds: 2,
-      budgetFraction: 0.8,
       bodyLimitBytes: 256 * 1024,
       registry: { hosts: { [fx.registry.host]: { insecureHttp: true }, [hostile.host]: { insecureHttp: true } } },
-      reloadIntervalMs: 50,
-      logger: pino({ level: 'info' }, stream),
+      logger: loggerInto(logs),
     });
-    client = webhookClient(server.url, server.caPem!);
+    client = hook.client;
     lastVersion = (JSON.parse((await client.get('/readyz')).text) as { version: string }).version;
   }, 120_000);
 
   afterAll(async () => {
-    await client?.close();
-    await server?.close();
+    await hook?.stop();
     await hostile?.close();
     await fx?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const review = async (body: Record<string, unknown>, path = '/validate'): Promise<Response['response']> => {

@@ -10,6 +10,12 @@
 //   hostile.requests;        // [{ method, path, headers }, ...]
 //   await hostile.close();   // also cuts stalled connections
 //
+// Or, for a fresh one and a client of it in every test of a file (closed after each):
+//
+//   let hostile: HostileRegistry; let client: RegistryClient; let repo: RepositoryRef;
+//   const { useClient } = hostileRegistryPerTest((s) => ({ hostile, client, repo } = s));
+//   await useClient({ requestTimeoutMs: 300 });   // a client with other options, bound the same way
+//
 // Routes match on method and path without the query string; unknown routes answer 404 with a
 // registry-style error body.
 
@@ -17,6 +23,9 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { RegistryClient } from '../../src/registry/client.js';
+import type { RepositoryRef } from '../../src/reference/types.js';
+import type { RegistryClientOptions, RegistryHostConfig } from '../../src/registry/types.js';
 
 export type HeaderMap = Readonly<Record<string, string | readonly string[]>>;
 
@@ -231,6 +240,60 @@ export async function startHostileRegistry(options: HostileOptions = {}): Promis
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** What hostileRegistryPerTest hands the test file before each test (and again after useClient). */
+export interface HostileSetup {
+  readonly hostile: HostileRegistry;
+  /** `demo/app` on the hostile registry. */
+  readonly repo: RepositoryRef;
+  /** Plain http to the hostile registry, a 2 s request deadline, then the file's defaults. */
+  readonly client: RegistryClient;
+}
+
+export interface HostilePerTest {
+  /** Closes the current client and binds one with these options (and these settings for the hostile host). */
+  useClient(options?: RegistryClientOptions, host?: RegistryHostConfig): Promise<void>;
+  /** Binds a new client without closing the current one: for a test that closed it itself. */
+  replaceClosedClient(options?: RegistryClientOptions, host?: RegistryHostConfig): void;
+}
+
+/**
+ * Registers beforeEach/afterEach: before each test a fresh hostile registry and a client of it are
+ * handed to `bind` (which assigns the file's variables); after each, the current client and the
+ * registry are closed. `defaults` are client options of every client of the file.
+ */
+export function hostileRegistryPerTest(bind: (setup: HostileSetup) => void, defaults: RegistryClientOptions = {}): HostilePerTest {
+  let hostile: HostileRegistry | undefined;
+  let client: RegistryClient | undefined;
+  const use = (registry: HostileRegistry, options: RegistryClientOptions, host: RegistryHostConfig): void => {
+    client = new RegistryClient({ requestTimeoutMs: 2000, ...defaults, ...options, hosts: { [registry.host]: { insecureHttp: true, ...host }, ...options.hosts } });
+    bind({ hostile: registry, repo: { registry: registry.host, repository: 'demo/app' }, client });
+  };
+  beforeEach(async () => {
+    hostile = await startHostileRegistry();
+    use(hostile, {}, {});
+  });
+  afterEach(async () => {
+    await client?.close();
+    await hostile?.close();
+    client = undefined;
+    hostile = undefined;
+  });
+  const current = (): HostileRegistry => {
+    if (hostile === undefined) throw new Error('a client of the hostile registry asked for outside a test');
+    return hostile;
+  };
+  return {
+    async useClient(options = {}, host = {}) {
+      const registry = current();
+      await client?.close();
+      use(registry, options, host);
+    },
+    replaceClosedClient(options = {}, host = {}) {
+      use(current(), options, host);
     },
   };
 }

@@ -15,14 +15,14 @@
 //
 // Memory storage means trust data lives only as long as the server process.
 
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { exited, launch, stopChild, type Started } from './child.js';
 import { freePort } from './free-port.js';
 import { makeCertificates } from './tls.js';
 
@@ -40,60 +40,14 @@ export interface RunningNotary {
 }
 
 const READY_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 5_000;
 const START_ATTEMPTS = 3;
 const CLI_TIMEOUT_MS = 30_000;
 const SIGNER_ALIAS = 'signetalias';
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-}
-
-function launch(binary: string, args: string[], env: NodeJS.ProcessEnv): Started {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  running.add(child);
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return { child, output: () => output };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    running.delete(child);
-    return;
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
-  });
-  if ((await Promise.race([exited.then(() => 'exited' as const), timedOut])) === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  clearTimeout(timer);
-  running.delete(child);
-}
-
-function exitedEarly(started: Started): boolean {
-  return started.child.exitCode !== null || started.child.signalCode !== null;
-}
-
 async function waitForPort(port: number, started: Started, name: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (exitedEarly(started)) throw new Error(`${name} exited early: ${started.output()}`);
+    if (exited(started.child)) throw new Error(`${name} exited early: ${started.output()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port });
       socket.once('connect', () => {
@@ -114,7 +68,7 @@ async function waitForHealth(url: string, caCertPem: string, started: Started): 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     while (Date.now() < deadline) {
-      if (exitedEarly(started)) throw new Error(`notary-server exited early: ${started.output()}`);
+      if (exited(started.child)) throw new Error(`notary-server exited early: ${started.output()}`);
       try {
         const response = await request(`${url}/_notary_server/health`, { dispatcher, headersTimeout: 1000, bodyTimeout: 1000 });
         await response.body.dump();
@@ -167,12 +121,12 @@ export async function startNotary(): Promise<RunningNotary> {
       await writeFile(signerConfigPath, JSON.stringify(signerConfig, null, 2));
       await writeFile(serverConfigPath, JSON.stringify(serverConfig, null, 2));
 
-      const signer = launch('notary-signer', ['-config', signerConfigPath], env);
+      const signer = launch('notary-signer', ['-config', signerConfigPath], { env });
       started.push(signer);
       const url = `https://127.0.0.1:${serverPort}`;
       try {
         await waitForPort(signerPort, signer, 'notary-signer');
-        const server = launch('notary-server', ['-config', serverConfigPath], env);
+        const server = launch('notary-server', ['-config', serverConfigPath], { env });
         started.push(server);
         await waitForHealth(url, certs.caCert, server);
       } catch (error) {

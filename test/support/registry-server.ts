@@ -11,7 +11,7 @@
 // developer machine without them, and throws under CI (any CI value but empty or "false") so a
 // missing binary fails the build.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Agent, request } from 'undici';
 import type { RegistryHostConfig } from '../../src/registry/types.js';
+import { exited, launch, stopChild } from './child.js';
 import { freePort } from './free-port.js';
 import { makeCertificates } from './tls.js';
 
@@ -54,14 +55,7 @@ export interface RunningRegistry {
 }
 
 const READY_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const START_ATTEMPTS = 3;
-
-/** Children still running, killed if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 function onPath(name: string): boolean {
   if (name.startsWith('/')) return existsSync(name);
@@ -125,7 +119,7 @@ async function waitUntilReady(url: string, caCertPem: string | undefined, child:
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`docker-registry exited early: ${output()}`);
+      if (exited(child)) throw new Error(`docker-registry exited early: ${output()}`);
       try {
         const response = await request(`${url}/v2/`, { dispatcher, headersTimeout: 1000, bodyTimeout: 1000 });
         await response.body.dump();
@@ -139,25 +133,6 @@ async function waitUntilReady(url: string, caCertPem: string | undefined, child:
   } finally {
     await dispatcher.close();
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    running.delete(child);
-    return;
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
-  });
-  if ((await Promise.race([exited.then(() => 'exited' as const), timedOut])) === 'timeout') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  clearTimeout(timer);
-  running.delete(child);
 }
 
 /** Starts docker-registry and resolves once GET /v2/ answers. */
@@ -197,21 +172,14 @@ export async function startRegistry(options: RegistryStartOptions = {}): Promise
       // JSON is valid YAML, and avoids any quoting questions.
       await writeFile(configPath, JSON.stringify(config, null, 2));
 
-      const child = spawn(REGISTRY_BINARY, ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-      running.add(child);
-      let output = '';
-      const keep = (chunk: Buffer): void => {
-        output = (output + chunk.toString('utf8')).slice(-4000);
-      };
-      child.stdout?.on('data', keep);
-      child.stderr?.on('data', keep);
+      const { child, output } = launch(REGISTRY_BINARY, ['serve', configPath]);
       const host = `127.0.0.1:${port}`;
       const url = `${tlsFiles !== undefined ? 'https' : 'http'}://${host}`;
       try {
-        await waitUntilReady(url, caCertPem, child, () => output);
+        await waitUntilReady(url, caCertPem, child, output);
       } catch (error) {
         await stopChild(child);
-        if (attempt < START_ATTEMPTS && /address already in use/.test(output)) continue;
+        if (attempt < START_ATTEMPTS && /address already in use/.test(output())) continue;
         throw error;
       }
       return {
