@@ -15,3 +15,39 @@ export interface VerifierProblem {
   readonly path: string;
   readonly message: string;
 }
+
+/** Trust material a policy gives either as a file next to it or inline: exactly one of the two. */
+export interface PemSourceDocument {
+  readonly file?: string;
+  readonly pem?: string;
+}
+
+/** The JSON Schema of a PemSourceDocument; `what` says what the PEM holds. */
+export function pemSourceSchema(what: string) {
+  return {
+    type: 'object',
+    description: `${what}: a PEM file next to the policy (file) or the PEM text itself (pem).`,
+    additionalProperties: false,
+    properties: {
+      file: { type: 'string', minLength: 1, description: 'Path of a PEM file, relative to the policy file.' },
+      pem: { type: 'string', minLength: 1, description: 'The PEM text itself.' },
+    },
+    oneOf: [{ required: ['file'] }, { required: ['pem'] }],
+    'x-problem': 'give exactly one of file (path to a PEM file) or pem (inline PEM text)',
+  } as const;
+}
+
+/** The PEM text, and the field a problem with its content should name (`<path>.file` or `<path>.pem`). */
+export interface PemText {
+  readonly text: string;
+  readonly field: string;
+}
+
+/** Reads a PemSourceDocument at `path` (e.g. "rootKeys[0]"). */
+export function readPemSource(source: PemSourceDocument, path: string, ctx: VerifierCompileContext): Result<PemText, VerifierProblem> {
+  if ((source.file === undefined) === (source.pem === undefined)) return { ok: false, error: { path, message: 'give exactly one of file or pem' } };
+  if (source.pem !== undefined) return { ok: true, value: { text: source.pem, field: `${path}.pem` } };
+  const read = ctx.readFile(source.file!);
+  if (!read.ok) return { ok: false, error: { path: `${path}.file`, message: read.error } };
+  return { ok: true, value: { text: read.value, field: `${path}.file` } };
+}

@@ -7,19 +7,8 @@ import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { algorithmProblem, certificateFacts } from './keys.js';
 import type { PinnedRootKey } from './verify.js';
-import type { VerifierCompileContext, VerifierProblem } from '../compile-context.js';
+import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
 
-/** Inline PEM or a file next to the policy; exactly one of the two. */
-const materialSchema = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  maxProperties: 1,
-  properties: {
-    file: { type: 'string', minLength: 1, description: 'Path of a PEM file, relative to the policy file.' },
-    pem: { type: 'string', minLength: 1, description: 'The PEM text itself.' },
-  },
-} as const;
 
 export const dctVerifierSchema: Record<string, unknown> = {
   type: 'object',
@@ -35,7 +24,7 @@ export const dctVerifierSchema: Record<string, unknown> = {
       maxLength: 2048,
       description: 'Base URL of the notary server, e.g. https://notary.example.com:4443 (Docker Hub: https://notary.docker.io).',
     },
-    caBundle: { ...materialSchema, description: "Extra CA certificates (PEM) trusted for the notary server's TLS certificate only." },
+    caBundle: pemSourceSchema("Extra CA certificates trusted for the notary server's TLS certificate only"),
     rootKeys: {
       type: 'array',
       minItems: 1,
@@ -45,7 +34,7 @@ export const dctVerifierSchema: Record<string, unknown> = {
       items: {
         oneOf: [
           { type: 'string', minLength: 1, description: 'Name of an entry in the top-level keys map.' },
-          { ...materialSchema, description: 'A PEM public key or root certificate (ecdsa-x509, as notary stores root keys).' },
+          pemSourceSchema('A public key or root certificate (ecdsa-x509, as notary stores root keys)'),
         ],
       },
     },
@@ -61,16 +50,11 @@ export const dctVerifierSchema: Record<string, unknown> = {
   },
 };
 
-export interface PemMaterialDocument {
-  readonly file?: string;
-  readonly pem?: string;
-}
-
 export interface DctVerifierDocument {
   readonly type: 'dct';
   readonly server: string;
-  readonly caBundle?: PemMaterialDocument;
-  readonly rootKeys: readonly (string | PemMaterialDocument)[];
+  readonly caBundle?: PemSourceDocument;
+  readonly rootKeys: readonly (string | PemSourceDocument)[];
   readonly delegations?: readonly string[];
   readonly insecureHttp?: boolean;
 }
@@ -100,11 +84,12 @@ export function compileDctVerifier(doc: DctVerifierDocument, ctx: VerifierCompil
 
   let caBundle: string | undefined;
   if (doc.caBundle !== undefined) {
-    const text = readMaterial(doc.caBundle, 'caBundle', ctx, problems);
-    if (text !== undefined) {
-      const checked = checkCaBundle(text);
-      if (checked.ok) caBundle = text;
-      else problems.push({ path: doc.caBundle.file !== undefined ? 'caBundle.file' : 'caBundle.pem', message: checked.error });
+    const read = readPemSource(doc.caBundle, 'caBundle', ctx);
+    if (!read.ok) problems.push(read.error);
+    else {
+      const checked = checkCaBundle(read.value.text);
+      if (checked.ok) caBundle = read.value.text;
+      else problems.push({ path: read.value.field, message: checked.error });
     }
   }
 
@@ -121,12 +106,14 @@ export function compileDctVerifier(doc: DctVerifierDocument, ctx: VerifierCompil
       rootKeys.push(Object.freeze({ name: named.name, key: named.key }));
       return;
     }
-    const text = readMaterial(entry, path, ctx, problems);
-    if (text === undefined) return;
-    const name = entry.file ?? path;
-    const pinned = pinnedKeyFromPem(name, text);
+    const read = readPemSource(entry, path, ctx);
+    if (!read.ok) {
+      problems.push(read.error);
+      return;
+    }
+    const pinned = pinnedKeyFromPem(entry.file ?? path, read.value.text);
     if (pinned.ok) rootKeys.push(pinned.value);
-    else problems.push({ path: entry.file !== undefined ? `${path}.file` : `${path}.pem`, message: pinned.error });
+    else problems.push({ path: read.value.field, message: pinned.error });
   });
 
   const delegations: string[] = [];
@@ -161,20 +148,6 @@ function compileServer(text: string, insecureHttp: boolean): Result<string, stri
   if (url.username !== '' || url.password !== '') return err('the URL must not contain credentials');
   if (url.search !== '' || url.hash !== '') return err('the URL must not have a query or fragment');
   return ok(url.href.replace(/\/+$/, ''));
-}
-
-function readMaterial(material: PemMaterialDocument, path: string, ctx: VerifierCompileContext, problems: VerifierProblem[]): string | undefined {
-  if (material.file !== undefined) {
-    const read = ctx.readFile(material.file);
-    if (!read.ok) {
-      problems.push({ path: `${path}.file`, message: read.error });
-      return undefined;
-    }
-    return read.value;
-  }
-  if (material.pem !== undefined) return material.pem;
-  problems.push({ path, message: 'give either file or pem' });
-  return undefined;
 }
 
 function checkCaBundle(text: string): Result<void, string> {

@@ -15,7 +15,7 @@ import { MAX_TRUST_STORE_CERTIFICATES, parseTrustStorePem, type NotationTrustSto
 import type { Certificate } from './certificates.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
-import type { VerifierCompileContext, VerifierProblem } from '../compile-context.js';
+import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
@@ -49,17 +49,7 @@ export const notationVerifierSchema: Record<string, unknown> = {
           minItems: 1,
           maxItems: MAX_TRUST_STORE_CERTIFICATES,
           description: 'Root certificates (self-signed, PEM), each given inline or as a file relative to the policy.',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            minProperties: 1,
-            maxProperties: 1,
-            description: 'Exactly one of file or pem.',
-            properties: {
-              file: { type: 'string', minLength: 1, description: 'Path of a PEM file (one or more CERTIFICATE blocks), relative to the policy file.' },
-              pem: { type: 'string', minLength: 1, description: 'PEM text with one or more CERTIFICATE blocks.' },
-            },
-          },
+          items: pemSourceSchema('Root certificates (one or more CERTIFICATE blocks)'),
         },
       },
     },
@@ -80,10 +70,7 @@ export const notationVerifierSchema: Record<string, unknown> = {
   },
 };
 
-export interface NotationCertificateDocument {
-  readonly file?: string;
-  readonly pem?: string;
-}
+export type NotationCertificateDocument = PemSourceDocument;
 
 export interface NotationVerifierDocument {
   readonly type: 'notation';
@@ -108,27 +95,15 @@ export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: Veri
   const certificates: Certificate[] = [];
   doc.trustStore.certificates.forEach((entry, index) => {
     const path = `trustStore.certificates[${index}]`;
-    let pem: string;
-    let label: string;
-    if (entry.file !== undefined && entry.pem === undefined) {
-      const read = ctx.readFile(entry.file);
-      if (!read.ok) {
-        problems.push({ path: `${path}.file`, message: read.error });
-        return;
-      }
-      pem = read.value;
-      label = `${path}.file`;
-    } else if (entry.pem !== undefined && entry.file === undefined) {
-      pem = entry.pem;
-      label = `${path}.pem`;
-    } else {
-      problems.push({ path, message: 'give exactly one of file or pem' });
+    const read = readPemSource(entry, path, ctx);
+    if (!read.ok) {
+      problems.push(read.error);
       return;
     }
-    const parsed = parseTrustStorePem(pem);
+    const parsed = parseTrustStorePem(read.value.text);
     if (!parsed.ok) {
       const where = entry.file !== undefined ? `certificate file ${JSON.stringify(entry.file)}: ` : '';
-      problems.push({ path: label, message: `${where}${parsed.error}` });
+      problems.push({ path: read.value.field, message: `${where}${parsed.error}` });
       return;
     }
     for (const certificate of parsed.value) {

@@ -11,20 +11,8 @@ import type { IdentityRule, IdentityRuleDocument } from './identity.js';
 import { parseTrustedRootJson, trustRootFromPem } from './trust-root.js';
 import type { SigstoreTrustRoot } from './trust-root.js';
 import type { KeylessTrust } from './verify.js';
-import type { VerifierCompileContext, VerifierProblem } from '../compile-context.js';
+import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
 
-const pemSourceSchema = (what: string) =>
-  ({
-    type: 'object',
-    description: `${what}: a PEM file next to the policy (file) or the PEM text itself (pem).`,
-    additionalProperties: false,
-    properties: {
-      file: { type: 'string', minLength: 1, description: 'Path of a PEM file, relative to the policy file.' },
-      pem: { type: 'string', minLength: 1, description: 'PEM text.' },
-    },
-    oneOf: [{ required: ['file'] }, { required: ['pem'] }],
-    'x-problem': 'give exactly one of file (path to a PEM file) or pem (inline PEM text)',
-  }) as const;
 
 export const sigstoreVerifierSchema: Record<string, unknown> = {
   type: 'object',
@@ -93,10 +81,6 @@ export const sigstoreVerifierSchema: Record<string, unknown> = {
   },
 };
 
-export interface PemSourceDocument {
-  readonly file?: string;
-  readonly pem?: string;
-}
 
 export interface TrustedRootDocument {
   readonly file?: string;
@@ -206,15 +190,8 @@ function compileTrustRoot(document: TrustedRootDocument, context: VerifierCompil
 
 function readPem(source: PemSourceDocument | undefined, path: string, context: VerifierCompileContext, problems: VerifierProblem[]): string | undefined {
   if (source === undefined) return undefined;
-  if (source.pem !== undefined) return source.pem;
-  if (source.file === undefined) {
-    problems.push({ path, message: 'give file or pem' });
-    return undefined;
-  }
-  const text = context.readFile(source.file);
-  if (!text.ok) {
-    problems.push({ path: `${path}.file`, message: text.error });
-    return undefined;
-  }
-  return text.value;
+  const read = readPemSource(source, path, context);
+  if (read.ok) return read.value.text;
+  problems.push(read.error);
+  return undefined;
 }
