@@ -11,6 +11,7 @@ import type { PathSegment, RawProblem } from './problem.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { quote } from '../util/quote.js';
 import { VERIFIER_SYSTEMS, VERIFIER_TYPES } from '../signatures/systems.js';
+import { pemSourceSchema } from '../signatures/compile-context.js';
 import { isRecord } from '../util/is-record.js';
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
@@ -78,16 +79,7 @@ export const policyJsonSchema = {
       type: 'object',
       description: 'Named trusted public keys (PEM SubjectPublicKeyInfo or PKCS#1 RSA).',
       propertyNames: { pattern: NAME_PATTERN, maxLength: 63, 'x-problem': NAME_RULE },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          publicKey: { type: 'string', minLength: 1, description: 'The key inline, as PEM.' },
-          file: { type: 'string', minLength: 1, description: 'A PEM file; relative paths are relative to the policy file.' },
-        },
-        oneOf: [{ required: ['publicKey'] }, { required: ['file'] }],
-        'x-problem': 'a key needs exactly one of publicKey (inline PEM) or file (path to a PEM file)',
-      },
+      additionalProperties: pemSourceSchema('A trusted public key', 'publicKey'),
     },
     exemptions: {
       type: 'object',

@@ -22,18 +22,21 @@ export interface PemSourceDocument {
   readonly pem?: string;
 }
 
-/** The JSON Schema of a PemSourceDocument; `what` says what the PEM holds. */
-export function pemSourceSchema(what: string) {
+/**
+ * The JSON Schema of a PemSourceDocument; `what` says what the PEM holds. `inline` names the inline
+ * field: `pem` everywhere except the top-level keys map, which has always called it `publicKey`.
+ */
+export function pemSourceSchema(what: string, inline: 'pem' | 'publicKey' = 'pem') {
   return {
     type: 'object',
-    description: `${what}: a PEM file next to the policy (file) or the PEM text itself (pem).`,
+    description: `${what}: a PEM file next to the policy (file) or the PEM text itself (${inline}).`,
     additionalProperties: false,
     properties: {
       file: { type: 'string', minLength: 1, description: 'Path of a PEM file, relative to the policy file.' },
-      pem: { type: 'string', minLength: 1, description: 'The PEM text itself.' },
+      [inline]: { type: 'string', minLength: 1, description: 'The PEM text itself.' },
     },
-    oneOf: [{ required: ['file'] }, { required: ['pem'] }],
-    'x-problem': 'give exactly one of file (path to a PEM file) or pem (inline PEM text)',
+    oneOf: [{ required: ['file'] }, { required: [inline] }],
+    'x-problem': `give exactly one of file (path to a PEM file) or ${inline} (inline PEM text)`,
   } as const;
 }
 
