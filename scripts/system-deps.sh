@@ -2,7 +2,7 @@
 # Makes sure the real programs the tests run against are installed (Debian packages).
 # --packages prints the Debian package list (used by .ci/run); --binaries prints the programs checked.
 set -euo pipefail
-# Program → Debian package. Every binary a test starts must be listed here (test/ci-honesty.test.ts checks).
+# Program → Debian package. Every binary a test starts must be listed here (test/ci/ci-honesty.test.ts checks).
 declare -A PACKAGE_OF=(
   [docker-registry]=docker-registry
   [skopeo]=skopeo

@@ -8,7 +8,7 @@ import { RegistryClient } from '../registry/client.js';
 import { verifyImage } from '../pipeline/verify-image.js';
 import { reviewAdmission, type ImageVerifier } from '../pipeline/review.js';
 import { reviewImages } from '../pipeline/image-review.js';
-import { pinningPatch } from '../admission/pin.js';
+import { pinningResponse } from '../admission/pin.js';
 import { EXIT_DENIED, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions, timeoutMs } from './registry-options.js';
 
@@ -48,12 +48,8 @@ export async function reviewCommand(args: string[], io: CliIO, readStdin: () => 
     const request = parseAdmissionReview(body);
     if (!request.ok) throw new UsageError(`${file}: ${request.error}`);
     const decision = await reviewAdmission(request.value, policy.value, verify, { budgetMs: budget }, { namespace: request.value.namespace, labels: undefined });
-    let response = decision.response;
-    if (values.mutate) {
-      const patch = decision.outcome === 'allowed' ? pinningPatch(decision, policy.value) : [];
-      response = { uid: response.uid, allowed: true, ...(patch.length > 0 ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(patch)).toString('base64') } : {}) };
-      if (patch.length > 0) io.stderr(`patch: ${JSON.stringify(patch)}\n`);
-    }
+    const response = values.mutate ? pinningResponse(decision.response.uid, decision, policy.value) : decision.response;
+    if ('patch' in response && response.patch !== undefined) io.stderr(`patch: ${Buffer.from(response.patch, 'base64').toString('utf8')}\n`);
     io.stdout(`${JSON.stringify({ apiVersion: request.value.apiVersion, kind: 'AdmissionReview', response }, null, 2)}\n`);
     if (!decision.response.allowed) io.stderr(`${decision.response.status?.message ?? ''}\n`);
     return decision.response.allowed ? EXIT_OK : EXIT_DENIED;

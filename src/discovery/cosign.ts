@@ -6,6 +6,7 @@ import type { Digest, RepositoryRef } from '../reference/types.js';
 import { SIMPLE_SIGNING_MEDIA_TYPE, type CosignSignatureLayer } from '../signatures/cosign/verify.js';
 import type { SignatureCheck } from '../signatures/types.js';
 import { err, ok, type Result } from '../util/result.js';
+import { unusableFetch } from './unusable.js';
 
 /** Anyone who can push to the repository can append layers; never fetch an unbounded number. */
 export const MAX_SIGNATURE_LAYERS = 32;
@@ -84,19 +85,10 @@ export async function discoverCosignSignatures(
       layers.push({ ...layer, payload: blob.value });
       continue;
     }
-    switch (blob.error.code) {
-      case 'DIGEST_MISMATCH':
-        rejected.push({ status: 'invalid', system: 'cosign', reason: 'PAYLOAD_MISMATCH', detail: `signature payload ${layer.digest} in ${tag}: ${blob.error.message}` });
-        break;
-      case 'TOO_LARGE':
-      case 'BAD_CONTENT':
-      case 'NOT_FOUND':
-        rejected.push(malformed(`signature payload ${layer.digest} in ${tag}: ${blob.error.message}`));
-        break;
-      default:
-        // Transient or access problems mean we could not look: that is an error, not "unsigned".
-        return err(blob.error);
-    }
+    const check = unusableFetch(blob.error, `signature payload ${layer.digest} in ${tag}`, 'cosign');
+    // Transient or access problems mean we could not look: that is an error, not "unsigned".
+    if (check === undefined) return err(blob.error);
+    rejected.push(check);
   }
   return ok({ tag, found: true, layers, rejected });
 }

@@ -12,8 +12,9 @@ export function unusableFetch(error: RegistryError, what: string, system: Signat
     case 'NOT_FOUND':
     case 'TOO_LARGE':
     case 'BAD_CONTENT':
-    case 'UNSUPPORTED':
       return malformedCheck(system, `${what}: ${error.message}`);
+    // UNSUPPORTED (405/501, a schema1 manifest, a redirect to plain http) says the registry cannot
+    // serve what we asked: a failure to look, like the others below, never a verdict on the referrer.
     default:
       return undefined;
   }

@@ -350,7 +350,6 @@ function compileSystemVerifiers(
   return compiled;
 }
 
-/** A fragment names fields as "trustStore.certificates[0].file"; turn that into path segments. */
 function compiledVerifier(compiled: ReadonlyMap<string, CompiledVerifier>, rule: number, entry: number): CompiledVerifier {
   const verifier = compiled.get(`${rule}/${entry}`);
   // Every entry compiled without problems, or we would not be building.
@@ -358,6 +357,7 @@ function compiledVerifier(compiled: ReadonlyMap<string, CompiledVerifier>, rule:
   return verifier;
 }
 
+/** A fragment names fields as "trustStore.certificates[0].file"; turn that into path segments. */
 function fragmentProblem(base: readonly PathSegment[], problem: VerifierProblem): RawProblem {
   const segments: PathSegment[] = [];
   for (const part of problem.path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {

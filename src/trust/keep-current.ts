@@ -35,7 +35,25 @@ export async function keepCurrent(intervalMs: number, events: ReloadEvents, look
         events.onLoad(outcome.policy);
     }
   };
-  const tick = (): Promise<void> => look().then(apply, (error: unknown) => apply({ kind: 'invalid', message: describeCrash(error) }));
+  const tick = async (): Promise<void> => {
+    let outcome: Look;
+    try {
+      outcome = await look();
+    } catch (error) {
+      outcome = { kind: 'invalid', message: describeCrash(error) };
+    }
+    try {
+      apply(outcome);
+    } catch (error) {
+      // A callback that throws (say, composing the new trust) must not end the loop or crash the
+      // process: it is reported like a bad input, and the last good policy stays in force.
+      try {
+        events.onInvalid(describeCrash(error));
+      } catch {
+        // Reporting failed too; the next look tries again.
+      }
+    }
+  };
   await tick();
   return pollEvery(intervalMs, tick);
 }

@@ -9,6 +9,7 @@ export const QUOTE_LIMIT = 200;
 /** JSON-style quoting with control characters escaped; text over QUOTE_LIMIT characters is cut and ends in "…". */
 export function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  const shown = text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text;
-  return typeof value === 'string' || shown !== text ? JSON.stringify(shown) : shown;
+  if (typeof value === 'string') return JSON.stringify(text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text);
+  // Already JSON (so already escaped): only cut.
+  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text;
 }
