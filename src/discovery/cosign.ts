@@ -7,6 +7,7 @@ import { SIMPLE_SIGNING_MEDIA_TYPE, type CosignSignatureLayer } from '../signatu
 import type { SignatureCheck } from '../signatures/types.js';
 import { err, ok, type Result } from '../util/result.js';
 import { unusableFetch } from './unusable.js';
+import { asDigest } from '../reference/digest.js';
 
 /** Anyone who can push to the repository can append layers; never fetch an unbounded number. */
 export const MAX_SIGNATURE_LAYERS = 32;
@@ -97,13 +98,12 @@ function malformed(detail: string): SignatureCheck {
   return { status: 'invalid', system: 'cosign', reason: 'MALFORMED', detail };
 }
 
-const DIGEST_SHAPE = /^sha(256:[a-f0-9]{64}|384:[a-f0-9]{96}|512:[a-f0-9]{128})$/;
 
 function asLayerDescriptor(raw: unknown): { mediaType: string; digest: Digest; size: number; annotations: Record<string, string> } | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const d = raw as Record<string, unknown>;
   const { mediaType, digest, size } = d;
-  if (typeof mediaType !== 'string' || typeof digest !== 'string' || !DIGEST_SHAPE.test(digest)) return undefined;
+  if (typeof mediaType !== 'string' || typeof digest !== 'string' || asDigest(digest) === undefined) return undefined;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
   const annotations: Record<string, string> = {};
   if (typeof d['annotations'] === 'object' && d['annotations'] !== null) {

@@ -91,6 +91,12 @@ export function sha256Digest(bytes: Uint8Array): Digest {
   return digestOf(bytes, 'sha256');
 }
 
+/** Digest of `bytes` with the algorithm `like` names (whatever the rest of `like` is), or undefined for an unsupported algorithm. */
+export function digestLike(like: string, bytes: Uint8Array): Digest | undefined {
+  const algorithm = like.slice(0, like.indexOf(':'));
+  return isDigestAlgorithm(algorithm) ? digestOf(bytes, algorithm) : undefined;
+}
+
 /** True when `bytes` hash to `digest` under the digest's own algorithm. */
 export function matchesDigest(bytes: Uint8Array, digest: Digest): boolean {
   return digestOf(bytes, algorithmOf(digest)) === digest;

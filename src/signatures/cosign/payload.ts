@@ -3,13 +3,13 @@
 // can never be read two ways: member names may differ in ASCII case (Go matches them
 // case-insensitively, and cosign's docs show `Critical` and `Docker-manifest-digest`), but two names
 // that fold to the same field, unknown fields outside `optional`, and duplicate names are refused.
-import { createHash } from 'node:crypto';
 import type { Digest } from '../../reference/types.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { isJsonObject, parseStrictJsonBytes } from '../../util/strict-json.js';
 import { quote } from '../../util/quote.js';
 import type { JsonObject, JsonValue } from '../../util/strict-json.js';
+import { asDigest } from '../../reference/digest.js';
 
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
@@ -77,7 +77,7 @@ export function parsePayload(bytes: Buffer): Result<SimpleSigningPayload, Payloa
   if (!imageFields.ok) return malformed(imageFields.error);
   const digestText = imageFields.value.get('docker-manifest-digest');
   if (typeof digestText !== 'string') return malformed('has no string critical.image.docker-manifest-digest');
-  const digest = checkDigest(digestText);
+  const digest = asDigest(digestText);
   if (digest === undefined) {
     return malformed(`names ${quote(digestText)} as the image digest, which is not a valid digest`);
   }
@@ -116,22 +116,6 @@ function knownFields(object: JsonObject, where: string, fields: readonly string[
 
 function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
-}
-
-const DIGEST_HEX_LENGTHS: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
-
-/** `<algorithm>:<lower hex>` with the length the algorithm implies, else undefined. */
-export function checkDigest(text: string): Digest | undefined {
-  const match = /^(sha256|sha384|sha512):([0-9a-f]+)$/.exec(text);
-  if (match === null) return undefined;
-  return match[2]?.length === DIGEST_HEX_LENGTHS[match[1] as string] ? (text as Digest) : undefined;
-}
-
-/** Digest of `bytes` with the algorithm `like` names, in the same `<algorithm>:<hex>` form. */
-export function digestLike(like: Digest, bytes: Uint8Array): Digest | undefined {
-  const algorithm = like.slice(0, like.indexOf(':'));
-  if (DIGEST_HEX_LENGTHS[algorithm] === undefined) return undefined;
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` as Digest;
 }
 
 function compareUtf8(a: string, b: string): number {

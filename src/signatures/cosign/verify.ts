@@ -9,7 +9,8 @@ import type { SignatureCheck } from '../types.js';
 import { decodeSignatureBase64, isPlausibleSignature, verifyWithKey } from './key-crypto.js';
 import { normaliseRepository } from './identity.js';
 import { quote } from '../../util/quote.js';
-import { digestLike, parsePayload } from './payload.js';
+import { parsePayload } from './payload.js';
+import { digestLike } from '../../reference/digest.js';
 import { BUNDLE_ANNOTATION, verifyTlogEntry } from './tlog.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';

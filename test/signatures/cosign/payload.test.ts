@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { Digest } from '../../../src/reference/types.js';
-import { buildPayload, checkDigest, parsePayload } from '../../../src/signatures/cosign/payload.js';
+import { buildPayload, parsePayload } from '../../../src/signatures/cosign/payload.js';
+import { asDigest } from '../../../src/reference/digest.js';
 
 const FIXTURES = new URL('../../fixtures/conformance/containers-image-cosign/', import.meta.url);
 const DIGEST = 'sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00' as Digest;
@@ -137,7 +138,7 @@ describe('parsePayload', () => {
   });
 });
 
-describe('checkDigest', () => {
+describe('asDigest, the digest check a payload\'s docker-manifest-digest passes', () => {
   test.each([
     [DIGEST, true],
     ['sha512:' + 'a'.repeat(128), true],
@@ -149,6 +150,6 @@ describe('checkDigest', () => {
     [' ' + DIGEST, false],
     [DIGEST + '\n', false],
   ])('%j valid: %s', (text, expected) => {
-    expect(checkDigest(text) !== undefined).toBe(expected);
+    expect(asDigest(text) !== undefined).toBe(expected);
   });
 });
