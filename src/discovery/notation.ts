@@ -15,13 +15,13 @@ import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, NOTATION_ARTIFACT_TYPE } from '../sign
 import type { NotationEnvelope, NotationTarget } from '../signatures/notation/verify.js';
 import { isRecord } from '../util/is-record.js';
 import { malformedCheck, unusableFetch } from './unusable.js';
+import { OCI_MANIFEST } from '../registry/media-types.js';
 
 /** Anyone who can push to the repository can attach signatures; never examine an unbounded number. */
 export const MAX_NOTATION_SIGNATURES = 16;
 /** Real envelopes are 2–10 KiB (a timestamp countersignature included). */
 export const MAX_ENVELOPE_BYTES = 256 * 1024;
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_ARTIFACT_MANIFEST = 'application/vnd.oci.artifact.manifest.v1+json';
 
 /** Where to look: the admitted digest, and its media type and size when the pipeline already has them. */

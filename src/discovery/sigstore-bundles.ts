@@ -13,6 +13,7 @@ import { isRecord } from '../util/is-record.js';
 import { BUNDLE_V03_MEDIA_TYPE } from '../signatures/sigstore/bundle.js';
 import type { BundleBlob } from '../signatures/sigstore/verify.js';
 import { malformedCheck, unusableFetch } from './unusable.js';
+import { OCI_MANIFEST } from '../registry/media-types.js';
 
 export const SIGSTORE_BUNDLE_ARTIFACT_TYPE = BUNDLE_V03_MEDIA_TYPE;
 /** Anyone who can push to the repository can add referrers; never fetch an unbounded number. */
@@ -20,7 +21,6 @@ export const MAX_BUNDLE_REFERRERS = 16;
 /** A bundle with a Fulcio leaf and a Rekor inclusion proof is 5–10 KiB. */
 export const MAX_BUNDLE_BYTES = 256 * 1024;
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 export interface BundleLookup {
   readonly registry: RegistryClient;

@@ -11,8 +11,8 @@ import { parsePublicKey } from '../keys/keys.js';
 import { SIMPLE_SIGNING_MEDIA_TYPE, verifyCosignSignatures } from '../signatures/cosign/verify.js';
 import { cosignSignatureTag } from '../discovery/cosign.js';
 import { err, ok, type Result } from '../util/result.js';
+import { OCI_MANIFEST } from '../registry/media-types.js';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
