@@ -108,15 +108,16 @@ export class ImagePipeline {
   }
 
   /**
-   * `registry`: a client carrying the pod's own pull credentials, when they are used. Results are
-   * cached across namespaces all the same: signatures do not depend on who fetched them.
+   * `registry`: a client carrying the pod's own pull credentials, when they are used. What is fetched
+   * and decided is cached under the identity of the credentials that reached the registry, so one
+   * namespace's pull secret never answers for another namespace (ADR 0004).
    */
   async verify(image: string, policy: CompiledPolicy, scope: NamespaceScope | undefined, signal: AbortSignal | undefined, registry: RegistryClient = this.#o.registry): Promise<ImageVerdict> {
     const plan = this.#plan(image, policy, scope);
     if (plan.kind === 'decided') return plan.verdict;
     const resolved = await digestFor(plan, registry, signal, (repo, tag) => this.#resolve(registry, repo, tag));
     if (!resolved.ok) return resolved.error;
-    const key = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${resolved.value.digest}`;
+    const key = verdictKey(policy, plan.rule.index, image, resolved.value.digest, registry.accessIdentity(plan.repo.registry));
     const cached = this.#verdicts.get(key);
     if (cached) {
       this.#count('verdict', 'hit');
@@ -151,17 +152,19 @@ export class ImagePipeline {
     if (plan.kind === 'decided') return plan.verdict;
     let digest = plan.ref.digest;
     let until = Infinity;
-    const tagKey = `${plan.repo.registry}/${plan.repo.repository}:${plan.ref.tag ?? 'latest'}`;
+    // Only what the configured credentials (or none) fetched: a pod's pull secret is not known here.
+    const identity = this.#o.registry.accessIdentity(plan.repo.registry);
+    const tagKey = tagKeyOf(plan.repo, plan.ref.tag ?? 'latest', identity);
     if (!digest) {
       const tag = this.#tags.get(tagKey);
       if (!tag?.ok) return undefined;
       digest = tag.value.digest;
       until = now + this.#tags.getRemainingTTL(tagKey);
     }
-    const verdictKey = `${policy.version}\u0000${plan.rule.index}\u0000${image}\u0000${digest}`;
-    const verdict = this.#verdicts.get(verdictKey);
+    const key2 = verdictKey(policy, plan.rule.index, image, digest, identity);
+    const verdict = this.#verdicts.get(key2);
     if (!verdict) return undefined;
-    until = Math.min(until, now + this.#verdicts.getRemainingTTL(verdictKey));
+    until = Math.min(until, now + this.#verdicts.getRemainingTTL(key2));
     if (this.#warm.size >= this.#o.maxEntries) this.#warm.clear();
     this.#warm.set(key, { verdict, until, tagged: plan.ref.digest === undefined });
     if (!plan.ref.digest) this.#count('tag', 'hit');
@@ -183,7 +186,7 @@ export class ImagePipeline {
   }
 
   async #resolve(registry: RegistryClient, repo: RepositoryRef, tag: string): Promise<Result<ResolvedImage, RegistryError>> {
-    const key = `${repo.registry}/${repo.repository}:${tag}`;
+    const key = tagKeyOf(repo, tag, registry.accessIdentity(repo.registry));
     const cached = this.#tags.get(key);
     if (cached) {
       this.#count('tag', 'hit');
@@ -205,7 +208,7 @@ export class ImagePipeline {
    * (joining a fetch already under way is still fine: it is fresh); `onHit` says a cached one was used.
    */
   async #discoverCosign(registry: RegistryClient, repo: RepositoryRef, digest: Digest, fresh: boolean, onHit?: () => void): Promise<Result<CosignDiscovery, RegistryError>> {
-    const key = `${repo.registry}/${repo.repository}@${digest}`;
+    const key = `${registry.accessIdentity(repo.registry)}\u0000${repo.registry}/${repo.repository}@${digest}`;
     const cached = fresh ? undefined : this.#signatures.get(key);
     if (cached) {
       this.#count('signatures', 'hit');
@@ -273,6 +276,15 @@ export class ImagePipeline {
       for (const [result, count] of Object.entries(results)) if (count > 0) yield [cache, result, count];
     }
   }
+}
+
+/** `identity`: RegistryClient.accessIdentity of the registry the entry came from. */
+function tagKeyOf(repo: RepositoryRef, tag: string, identity: string): string {
+  return `${identity}\u0000${repo.registry}/${repo.repository}:${tag}`;
+}
+
+function verdictKey(policy: CompiledPolicy, ruleIndex: number, image: string, digest: string, identity: string): string {
+  return `${policy.version}\u0000${ruleIndex}\u0000${image}\u0000${digest}\u0000${identity}`;
 }
 
 function planKey(policy: CompiledPolicy, scope: NamespaceScope | undefined, image: string): string {

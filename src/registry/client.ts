@@ -14,7 +14,7 @@ import type { IncomingResponse, OutgoingRequest } from './http.js';
 import { Transport, abandon, contentLengthOf, discard, headerValue, headerValues } from './http.js';
 import type { Access, RegistryAuthTarget } from './auth.js';
 import { Authenticator, retryAfterOf } from './auth.js';
-import { parseDockerConfigJson } from './credentials.js';
+import { credentialIdentity, parseDockerConfigJson } from './credentials.js';
 import { algorithmOf, asDigest, digestOf, matchesDigest, referrersTagFor } from '../reference/digest.js';
 import { MANIFEST_ACCEPT, OCI_INDEX, checkManifestBody, classifyManifestType } from './media-types.js';
 import { indexDescriptors, nextLinkOf } from './referrers.js';
@@ -338,6 +338,15 @@ export class RegistryClient {
     return new RegistryClient({}, { limits: this.#limits, hosts: this.#hosts, credentials: merged, transport: this.#transport, auth: this.#auth });
   }
 
+  /**
+   * Who this client is to `registry`: a hash of the credentials its requests there carry ("anonymous"
+   * without any). What was learnt with one set of credentials is cached under this identity, so a
+   * namespace never reads what only another namespace's pull secret could fetch.
+   */
+  accessIdentity(registry: string): string {
+    return credentialIdentity(this.#credentialsFor(registry));
+  }
+
   stats(): RegistryStats {
     return this.#transport.stats();
   }
@@ -365,9 +374,14 @@ export class RegistryClient {
       origin: `${insecureHttp ? 'http' : 'https'}://${apiHostOf(repo.registry)}`,
       insecureHttp,
       // Bearer tokens are cached per credential identity (auth.ts), so these never share a token with other credentials.
-      credentials: override ?? config?.credentials ?? this.#dockerCredentials.get(repo.registry),
+      credentials: override ?? this.#credentialsFor(repo.registry),
       resolveWith: config?.resolveWith ?? (repo.registry === 'docker.io' ? 'HEAD' : 'GET'),
     });
+  }
+
+  /** The configured credentials for a host win over docker config ones (which include a pod's pull secrets). */
+  #credentialsFor(registry: string): RegistryCredentials | undefined {
+    return this.#hosts.get(registry)?.credentials ?? this.#dockerCredentials.get(registry);
   }
 
   #url(endpoint: Endpoint, repo: RepositoryRef, rest: string): URL {

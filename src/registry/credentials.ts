@@ -67,9 +67,21 @@ export function basicAuthorization(credentials: { readonly username: string; rea
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
 }
 
-/** A stable, non-reversible name for a credential, used in token cache keys so tokens never cross identities. */
+// Credentials objects live as long as the client (or the pod-secret lookup) holding them; the hash is
+// asked for on every uncached image, so it is worked out once per object.
+const identities = new WeakMap<RegistryCredentials, string>();
+
+/** A stable, non-reversible name for a credential, used in cache keys so nothing learnt crosses identities. */
 export function credentialIdentity(credentials: RegistryCredentials | undefined): string {
   if (credentials === undefined) return 'anonymous';
+  const known = identities.get(credentials);
+  if (known !== undefined) return known;
+  const identity = hashIdentity(credentials);
+  identities.set(credentials, identity);
+  return identity;
+}
+
+function hashIdentity(credentials: RegistryCredentials): string {
   const material = 'identityToken' in credentials ? `token\0${credentials.identityToken}` : `basic\0${credentials.username}\0${credentials.password}`;
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }

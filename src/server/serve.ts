@@ -215,15 +215,14 @@ function appOptions(config: ServeConfig, p: AppParts): AppOptions {
       if (!trust) throw new Error('no trust loaded');
       return verifyLayered(pipeline, trust, image, scope, signal, credentials ? registry.withCredentials(credentials) : undefined);
     },
-    // Pull secrets change which registry credentials are used, so the cache-only path is skipped then.
-    ...(pullSecrets
-      ? {}
-      : {
-          cached: (image: string, scope: NamespaceScope) => {
-            const trust = source.current();
-            return trust ? cachedLayered(pipeline, trust, image, scope) : undefined;
-          },
-        }),
+    // The cache-only path reads what the configured credentials (or none) fetched, never a pod's pull
+    // secret's entries. With pull secrets on, it serves admissions only: a denial seen that way (say an
+    // anonymous NOT_FOUND) is decided again with the pod's own credentials.
+    cached: (image: string, scope: NamespaceScope) => {
+      const trust = source.current();
+      const verdict = trust ? cachedLayered(pipeline, trust, image, scope) : undefined;
+      return pullSecrets && verdict?.outcome !== 'allowed' ? undefined : verdict;
+    },
     ...(pullSecrets ? { credentialsFor: (namespace: string, podSpec: Record<string, unknown>) => pullSecrets.credentialsFor({ namespace, podSpec }) } : {}),
     ...(config.ownNamespace ? { ownNamespace: config.ownNamespace } : {}),
     ...(recorder
