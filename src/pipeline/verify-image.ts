@@ -176,6 +176,12 @@ export async function verifyAtDigest(
     const validUntil = earliest(outcomes.flatMap((o) => o.checks.flatMap((c) => (c.status === 'valid' && c.validUntil ? [c.validUntil] : []))));
     return { outcome: 'allowed', image, digest, rule: rule.name, basis: 'verified', satisfiedBy: decision.satisfiedBy, ...(validUntil ? { validUntil } : {}) };
   }
+  // A digest the pod names was never shown to exist: nothing signed is also what a registry without
+  // that manifest looks like. Asked only here (cold path, nothing found), so signed images pay nothing.
+  if (decision.code === 'UNSIGNED' && resolved.descriptor === undefined) {
+    const manifest = await registry.getManifest(repo, digest, options);
+    if (!manifest.ok && manifest.error.code === 'NOT_FOUND') return registryDenial(image, pinned, rule, manifest.error, 'looking up the image');
+  }
   return deny(image, pinned, rule, decision.code, decision.reason, decision.checks, decision.failing.map((i) => rule.verifiers[i]!));
 }
 

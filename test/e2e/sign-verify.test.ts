@@ -272,6 +272,20 @@ rules:
     expect(r.stdout).toContain('does-not-exist');
   });
 
+  test('a digest the registry does not have is NOT_FOUND, not UNSIGNED, with the fix to check the reference', async () => {
+    const missing = `sha256:${'0'.repeat(63)}1`;
+    const r = await verify(`${registry.host}/demo/app@${missing}`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`denied:  NOT_FOUND: looking up the image: `);
+    expect(r.stdout).toContain(missing);
+    expect(r.stdout).toContain(`fix:     check the image name and tag, and that it was pushed to ${registry.host}`);
+    expect(r.stdout).not.toContain('UNSIGNED');
+    // A digest the repository has, unsigned, stays UNSIGNED.
+    const fresh = await pushImage(await buildOciLayout(join(dir, 'layout-fresh'), { seed: 'fresh' }), registry, 'demo/fresh:v1');
+    const present = await verify(`${registry.host}/demo/fresh@${fresh}`);
+    expect(present.stdout).toContain('denied:  UNSIGNED: ');
+  });
+
   test('a registry that is down is REGISTRY_UNREACHABLE, quickly', async () => {
     const port = await freePort();
     const policy = join(dir, 'down-policy.yaml');
