@@ -54,11 +54,19 @@ export const sigstoreVerifierSchema: Record<string, unknown> = {
             description:
               'OIDC issuer recorded by Fulcio (e.g. https://token.actions.githubusercontent.com). Leave it out only for PKI certificates, which record none: then the certificate must not record one.',
           },
+          issuerRegExp: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 512,
+            description:
+              'Instead of issuer: a regular expression (RE2 syntax, no backreferences or lookaround) that must match the whole OIDC issuer; a certificate without an issuer never matches.',
+          },
           subject: { type: 'string', minLength: 1, description: 'Exact subject alternative name: e-mail, URI (e.g. a workflow identity) or DNS name.' },
           subjectRegExp: {
             type: 'string',
             minLength: 1,
-            description: 'JavaScript regular expression that must match the whole subject alternative name.',
+            maxLength: 512,
+            description: 'Regular expression (RE2 syntax, no backreferences or lookaround) that must match the whole subject alternative name.',
           },
         },
         oneOf: [{ required: ['subject'] }, { required: ['subjectRegExp'] }],

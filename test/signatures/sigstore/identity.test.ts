@@ -5,7 +5,9 @@ import * as x509 from '@peculiar/x509';
 import { parseCertificateDer } from '../../../src/signatures/sigstore/certificate.js';
 import { compileIdentityRule, describeIdentityRule, matchIdentity } from '../../../src/signatures/sigstore/identity.js';
 import type { IdentityRule, IdentityRuleDocument } from '../../../src/signatures/sigstore/identity.js';
+import { MATCH_WORK_LIMIT } from '../../../src/signatures/sigstore/identity.js';
 import { parseTrustedRootJson, trustRootFromPem } from '../../../src/signatures/sigstore/trust-root.js';
+import { loadPolicyText } from '../../../src/policy/load.js';
 import { makeCa, makeLeaf, makeRekor, trustedRootJson } from './fake-sigstore.js';
 
 function rule(document: IdentityRuleDocument): IdentityRule {
@@ -58,6 +60,63 @@ describe('identity rules', () => {
     expect(describeIdentityRule(rule({ subjectRegExp: 'a.*' }))).toBe('subject matching /a.*/ (no OIDC issuer)');
   });
 
+  test('issuer and issuerRegExp, subject and subjectRegExp exclude each other', () => {
+    expect(compileIdentityRule({ issuer: 'i', issuerRegExp: 'i', subject: 's' })).toEqual({
+      ok: false,
+      error: { field: 'issuerRegExp', message: 'give issuer or issuerRegExp, not both' },
+    });
+  });
+
+  test('issuerRegExp matches the whole issuer, never a certificate without one', () => {
+    const rules = [rule({ issuerRegExp: 'https://oidc\\.(eu|us)\\.example\\.com', subject: 'dev@example.com' })];
+    const names = [email('dev@example.com')];
+    expect(matchIdentity({ issuer: 'https://oidc.eu.example.com', names }, rules)).toEqual({ matched: true, signer: 'https://oidc.eu.example.com dev@example.com' });
+    expect(matchIdentity({ issuer: 'https://oidc.eu.example.com.evil.test', names }, rules)).toMatchObject({ matched: false });
+    expect(matchIdentity({ issuer: undefined, names }, rules)).toEqual({
+      matched: false,
+      detail: 'signing certificate for "dev@example.com" was issued through no OIDC issuer, but the policy trusts that subject only through matching /https://oidc\\.(eu|us)\\.example\\.com/',
+    });
+    expect(describeIdentityRule(rules[0]!)).toBe('issuer matching /https://oidc\\.(eu|us)\\.example\\.com/ with subject "dev@example.com"');
+  });
+
+  test('patterns are RE2: a backreference or a lookaround is refused, naming the construct', () => {
+    expect(compileIdentityRule({ issuer: 'i', subjectRegExp: '(a+)\\1' })).toEqual({
+      ok: false,
+      error: {
+        field: 'subjectRegExp',
+        message: 'uses a backreference ("\\\\1"), which Signet matches patterns in linear time (RE2 syntax) and cannot support it; spell out the repeated text instead',
+      },
+    });
+    expect(compileIdentityRule({ issuerRegExp: '(?!https://evil).*', subject: 's' })).toMatchObject({ ok: false, error: { field: 'issuerRegExp', message: expect.stringMatching(/^uses a lookahead /) } });
+  });
+
+  test('a catastrophic pattern against its evil subject answers at once: no match', () => {
+    // With RegExp, `(a+)+` against 34 a's and a "!" backtracks through about 2^34 paths.
+    const started = performance.now();
+    const match = matchIdentity({ issuer: 'i', names: [email(`${'a'.repeat(34)}!`)] }, [rule({ issuer: 'i', subjectRegExp: '(a+)+' })]);
+    expect(match).toEqual({
+      matched: false,
+      detail: 'signing certificate identity "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" (OIDC issuer "i") matches none of the policy\'s identities: issuer "i" with subject matching /(a+)+/',
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test('the work of matching one certificate is bounded: past the limit it matches nothing', () => {
+    // 64 identities of the largest program size against a certificate full of long names: far more
+    // work than MATCH_WORK_LIMIT, so matching stops and the signature does not count.
+    const heavy = `(?:[a-z]|\\pL|\\pN){1,${120}}x`;
+    const rules = Array.from({ length: 64 }, () => rule({ issuer: 'i', subjectRegExp: heavy }));
+    const names = Array.from({ length: 16 }, () => email('a'.repeat(1000)));
+    expect(rules[0]!.subject.kind === 'regexp' && rules[0]!.subject.pattern.cost(1000) * 64 * 16).toBeGreaterThan(MATCH_WORK_LIMIT);
+    const started = performance.now();
+    const match = matchIdentity({ issuer: 'i', names }, rules);
+    const took = performance.now() - started;
+    expect(match).toMatchObject({ matched: false, detail: expect.stringContaining('needs more work than the limit allows') });
+    expect(took).toBeLessThan(2000);
+    // The same certificate with a name the first identity accepts is matched before the limit.
+    expect(matchIdentity({ issuer: 'i', names: [email('ax')] }, rules)).toEqual({ matched: true, signer: 'i ax' });
+  });
+
   test("Fulcio's username identity (otherName 1.3.6.1.4.1.57264.1.7) is a subject too", async () => {
     const root = await makeCa('O=signet, CN=root');
     const oid = Buffer.from('060a2b0601040183bf300107', 'hex');
@@ -67,6 +126,44 @@ describe('identity rules', () => {
     const leaf = await makeLeaf(root, { oidcIssuer: 'https://example.test', extensions: [new x509.Extension('2.5.29.17', true, names)] });
     const parsed = parseCertificateDer(leaf.der);
     expect(parsed).toMatchObject({ ok: true, value: { subjectAlternativeNames: [{ type: 'otherName', value: 'octocat' }], oidcIssuer: 'https://example.test' } });
+  });
+});
+
+describe('a policy whose identity pattern RE2 cannot run', () => {
+  test('is refused when it loads, naming the field and its line', async () => {
+    const root = await makeCa('O=signet, CN=root');
+    const pem = root.pem.trim().split('\n').map((line) => `              ${line}`).join('\n');
+    const text = [
+      'apiVersion: signet.dev/v1alpha1',
+      'kind: ImagePolicy',
+      'rules:',
+      '  - name: keyless',
+      '    images: ["registry.example.com/**"]',
+      '    verify:',
+      '      - type: keyless',
+      '        requireRekor: false',
+      '        trustedRoot:',
+      '          certificates:',
+      '            pem: |',
+      pem,
+      '        identities:',
+      '          - issuer: https://token.actions.githubusercontent.com',
+      "            subjectRegExp: '(https://github\\.com/acme/)\\1.*'",
+      '',
+    ].join('\n');
+    const result = loadPolicyText(text, { baseDir: '/nonexistent', sourceName: 'inline.yaml' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const line = text.split('\n').findIndex((l) => l.includes('subjectRegExp')) + 1;
+    expect(result.error.problems).toEqual([
+      {
+        path: 'rules[0].verify[0].identities[0].subjectRegExp',
+        line,
+        column: 28,
+        message: 'uses a backreference ("\\\\1"), which Signet matches patterns in linear time (RE2 syntax) and cannot support it; spell out the repeated text instead',
+      },
+    ]);
+    expect(result.error.message).toContain(`inline.yaml:${line}:28: rules[0].verify[0].identities[0].subjectRegExp: uses a backreference`);
   });
 });
 
