@@ -209,7 +209,7 @@ rules:
     UNTRUSTED_SIGNER: {
       image: () => at('untrusted').reference,
       verify: () => ({
-        reason: 'signed, but not by a trusted key (tried: release)',
+        reason: 'signed, but not by a trusted key (tried: release); made with another key, or altered after signing',
         fix: `sign it with a key rule shop trusts (release), or ask your platform team to trust your key for ${registry.host}/shop/**, ${locked.host}/**, ${hostile.host}/**, 127.0.0.1:${downPort}/**`,
       }),
     },

@@ -298,7 +298,7 @@ rules:
       unsigned: 'cosign/unsigned:v1',
       unsignedReason: `no cosign signature found (looked for tag ${sigTag('cosign/unsigned:v1')} and Sigstore bundle referrers in ${gun('cosign/unsigned')})`,
       unsignedFix: `sign it with: signet sign ${at('cosign/unsigned:v1')} --key <private key of release>`,
-      untrusted: [['cosign/stranger:v1', 'signed, but not by a trusted key (tried: release)']],
+      untrusted: [['cosign/stranger:v1', 'signed, but not by a trusted key (tried: release); made with another key, or altered after signing']],
       untrustedFix: `sign it with a key rule cosign-keys trusts (release), or ask your platform team to trust your key for ${registry.host}/cosign/**`,
     }),
     keyless: () => ({

@@ -12,6 +12,7 @@ import { quote } from '../../util/quote.js';
 import { parsePayload } from './payload.js';
 import { digestLike } from '../../reference/digest.js';
 import { BUNDLE_ANNOTATION, verifyTlogEntry } from './tlog.js';
+import { keyClaimedByTlog } from './claimed-key.js';
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
@@ -148,13 +149,20 @@ function unverified(keys: readonly TrustedKey[], layer: CosignSignatureLayer, si
   if (!isPlausibleSignature(signature)) {
     return invalid('BAD_SIGNATURE', `signature is not a well-formed ECDSA (DER), RSA or Ed25519 signature (tried: ${tried})`);
   }
+  const claimed = keyClaimedByTlog(layer.annotations[BUNDLE_ANNOTATION], keys);
+  if (claimed !== undefined) {
+    return invalid(
+      'BAD_SIGNATURE',
+      `signature does not verify with trusted key ${claimed.name}, the key its transparency-log entry names: the signature or its payload was altered after signing`,
+    );
+  }
   if (layer.annotations[CERTIFICATE_ANNOTATION] !== undefined) {
     return invalid(
       'UNTRUSTED_SIGNER',
       `signed with a certificate (keyless or PKI), which key-based trust does not check, and not by a trusted key (tried: ${tried})`,
     );
   }
-  return invalid('UNTRUSTED_SIGNER', `signed, but not by a trusted key (tried: ${tried})`);
+  return invalid('UNTRUSTED_SIGNER', `signed, but not by a trusted key (tried: ${tried}); made with another key, or altered after signing`);
 }
 
 function identityProblem(signedReference: string, imageRepository: string | undefined): string | undefined {

@@ -19,6 +19,7 @@ import { quote } from '../../util/quote.js';
 import { parsePayload } from '../cosign/payload.js';
 import { digestLike } from '../../reference/digest.js';
 import { BUNDLE_ANNOTATION } from '../cosign/tlog.js';
+import { keyClaimedByHint } from '../cosign/claimed-key.js';
 import { CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../cosign/verify.js';
 import type { CosignSignatureLayer } from '../cosign/verify.js';
 import { bundleFromCosignLayer, parseBundle } from './bundle.js';
@@ -211,6 +212,11 @@ function verifyBundle(input: SigstoreVerifyInput, blob: BundleBlob): SignatureCh
     const key = trust.keys.find((candidate) => verifyWithKey(candidate, signed, signature));
     if (key === undefined) {
       const tried = trust.keys.map((candidate) => candidate.name).join(', ') || 'none';
+      const material = bundle.verificationMaterial.content;
+      const claimed = material.$case === 'publicKey' ? keyClaimedByHint(material.publicKey.hint, trust.keys) : undefined;
+      if (claimed !== undefined && isPlausibleSignature(signature)) {
+        return invalid('BAD_SIGNATURE', `${where} signature does not verify with trusted key ${claimed.name}, the key its hint names: the envelope was altered after signing`);
+      }
       const problem = !isPlausibleSignature(signature)
         ? 'has a signature that is not a well-formed ECDSA (DER), RSA or Ed25519 signature'
         : bundle.verificationMaterial.content.$case === 'publicKey'

@@ -124,7 +124,7 @@ describe('containers/image cosign conformance samples', () => {
       status: 'invalid',
       system: 'cosign',
       reason: 'UNTRUSTED_SIGNER',
-      detail: 'signed, but not by a trusted key (tried: cosign.pub, cosign2.pub)',
+      detail: 'signed, but not by a trusted key (tried: cosign.pub, cosign2.pub); made with another key, or altered after signing',
     });
   });
 
@@ -139,6 +139,26 @@ describe('containers/image cosign conformance samples', () => {
       expect(verifyOne({ imageDigest: imageDigest(dir), layer: layer(dir), keys: [cosignPub] })).toMatchObject({
         status: 'invalid',
         reason: 'UNTRUSTED_SIGNER',
+      });
+    });
+
+    test('its signature altered: BAD_SIGNATURE when the key its Rekor entry names is trusted, UNTRUSTED_SIGNER when it is not', () => {
+      const original = layer(dir);
+      const signature = Buffer.from(original.annotations['dev.cosignproject.cosign/signature'] as string, 'base64');
+      signature[signature.length - 2] = signature[signature.length - 2]! ^ 0x01;
+      const altered = { ...original, annotations: { ...original.annotations, 'dev.cosignproject.cosign/signature': signature.toString('base64') } };
+      expect(verifyOne({ imageDigest: imageDigest(dir), layer: altered, keys: [cosignPub, cosign2Pub] })).toEqual({
+        status: 'invalid',
+        system: 'cosign',
+        reason: 'BAD_SIGNATURE',
+        detail:
+          'signature does not verify with trusted key cosign2.pub, the key its transparency-log entry names: the signature or its payload was altered after signing',
+      });
+      expect(verifyOne({ imageDigest: imageDigest(dir), layer: altered, keys: [cosignPub] })).toEqual({
+        status: 'invalid',
+        system: 'cosign',
+        reason: 'UNTRUSTED_SIGNER',
+        detail: 'signed, but not by a trusted key (tried: cosign.pub); made with another key, or altered after signing',
       });
     });
 

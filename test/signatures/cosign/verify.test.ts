@@ -254,7 +254,7 @@ describe('signature annotation', () => {
       status: 'invalid',
       system: 'cosign',
       reason: 'UNTRUSTED_SIGNER',
-      detail: 'signed, but not by a trusted key (tried: release, backup)',
+      detail: 'signed, but not by a trusted key (tried: release, backup); made with another key, or altered after signing',
     });
   });
 
@@ -277,13 +277,13 @@ describe('signature annotation', () => {
   });
 
   test('signed by an untrusted key -> UNTRUSTED_SIGNER', () => {
-    expect(verifyOne(signedLayer(backup))).toMatchObject({ reason: 'UNTRUSTED_SIGNER', detail: 'signed, but not by a trusted key (tried: release)' });
+    expect(verifyOne(signedLayer(backup))).toMatchObject({ reason: 'UNTRUSTED_SIGNER', detail: 'signed, but not by a trusted key (tried: release); made with another key, or altered after signing' });
   });
 
   test('no trusted keys at all -> UNTRUSTED_SIGNER that says so', () => {
     expect(verifyOne(signedLayer(p256), { keys: [] })).toMatchObject({
       reason: 'UNTRUSTED_SIGNER',
-      detail: 'signed, but not by a trusted key (tried: none; no trusted keys were given)',
+      detail: 'signed, but not by a trusted key (tried: none; no trusted keys were given); made with another key, or altered after signing',
     });
   });
 

@@ -302,6 +302,21 @@ describe('key-based bundles (cosign v3 sign --key)', () => {
     });
   });
 
+  test("an altered envelope whose key hint names a trusted key: BAD_SIGNATURE naming the key (hint as base64 or hex of the key's SHA-256)", () => {
+    const spki = release.publicKey.export({ type: 'spki', format: 'der' });
+    const id = createHash('sha256').update(spki).digest();
+    for (const hint of [id.toString('base64'), id.toString('hex'), `sha256:${id.toString('hex')}`]) {
+      // Signed by another key while naming release's: what an altered signature looks like to a verifier.
+      const bytes = dsseBundle({ statement: cosignStatement(IMAGE, { name: 'registry.example/acme/app' }), signingKey: stranger.privateKey, publicKeyHint: hint });
+      expect(only({ trust: keyTrust(), bundles: [{ source: 'referrer sha256:k', bytes }] })).toEqual({
+        status: 'invalid',
+        system: 'cosign',
+        reason: 'BAD_SIGNATURE',
+        detail: 'bundle referrer sha256:k signature does not verify with trusted key release, the key its hint names: the envelope was altered after signing',
+      });
+    }
+  });
+
   test('a garbage signature: BAD_SIGNATURE', () => {
     const bundle = JSON.parse(bundleBy().bytes.toString()) as { dsseEnvelope: { signatures: { sig: string }[] } };
     (bundle.dsseEnvelope.signatures[0] as { sig: string }).sig = Buffer.from('garbage').toString('base64');
