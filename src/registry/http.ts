@@ -103,6 +103,9 @@ function errorCodeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return code;
+  // undici sets no code when llhttp gives none (e.g. "Expected HTTP/" for a reply that is not HTTP at
+  // all); it is still a malformed response, not a failed connection.
+  if ((error as { name?: unknown }).name === 'HTTPParserError') return 'HPE_INVALID_RESPONSE';
   const cause = (error as { cause?: unknown }).cause;
   return cause === error ? undefined : errorCodeOf(cause);
 }

@@ -178,11 +178,9 @@ describe('broken HTTP', () => {
     expect(error).toMatchObject({ code: 'BAD_CONTENT', message: `registry ${hostile.host} sent oversized response headers for manifest demo/app:v1` });
   });
 
-  // Known defect, left for the registry client's owners: undici 8's HTTPParserError carries no `code`
-  // (it says "Response does not match the HTTP/1.1 protocol (…)"), so errorCodeOf() finds none and the
-  // client reports `UNREACHABLE: connection failed … (unknown error)` instead of this sentence.
-  // test.failing passes while the defect stands and fails once it is fixed: then make it a plain test.
-  test.failing('a response that is not HTTP is a malformed HTTP response (BAD_CONTENT)', async () => {
+  // undici 8's HTTPParserError carries no `code` for a reply that is not HTTP at all; it must still be
+  // BAD_CONTENT, not a failed connection.
+  test('a response that is not HTTP is a malformed HTTP response (BAD_CONTENT)', async () => {
     raw('SSH-2.0-OpenSSH_9.6\r\n\r\n');
     const error = failure(await client.getManifest(repo, 'v1'));
     expect(error.code).toBe('BAD_CONTENT');
