@@ -10,6 +10,7 @@ import type { NamespaceScope } from '../policy/scope.js';
 import { clip, denialMessage, MAX_WARNING_CHARS, MAX_WARNINGS, type ContainerVerdict } from '../admission/message.js';
 import { startDeadline } from './deadline.js';
 import { fixFor } from '../decide/explain.js';
+import { parseReference } from '../reference/parse.js';
 import { judge } from '../decide/modes.js';
 
 /** Registry credentials by registry host, e.g. from the pod's own imagePullSecrets. */
@@ -184,6 +185,9 @@ function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode,
 
 export function timedOut(image: string, budgetMs: number): ImageVerdict {
   const reason = `verification timed out: no answer within the review's ${budgetMs} ms budget`;
+  // The fix names the registry the image lives in: that is where the time usually went.
+  const parsed = parseReference(image);
+  const registry = parsed.ok ? parsed.value.registry : undefined;
   return {
     outcome: 'denied',
     image,
@@ -191,7 +195,7 @@ export function timedOut(image: string, budgetMs: number): ImageVerdict {
     rule: undefined,
     code: 'TIMEOUT',
     reason,
-    fix: fixFor('TIMEOUT', { image, pinned: undefined, rule: undefined, trustedKeys: [], patterns: [], registry: undefined, requiredAnnotations: {} }),
+    fix: fixFor('TIMEOUT', { image, pinned: undefined, rule: undefined, trustedKeys: [], patterns: [], registry, requiredAnnotations: {} }),
     checks: [],
   };
 }

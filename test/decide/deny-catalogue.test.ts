@@ -286,7 +286,7 @@ rules:
       // The webhook answers at its own budget, before the registry client gives up.
       review: () => ({
         reason: "verification timed out: no answer within the review's 700 ms budget",
-        fix: 'retry; if it keeps timing out, check the latency of the registry from the webhook',
+        fix: `retry; if it keeps timing out, check the latency of ${hostile.host} from the webhook`,
       }),
     },
   };

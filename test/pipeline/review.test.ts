@@ -474,7 +474,7 @@ describe('helpers', () => {
       rule: undefined,
       code: 'TIMEOUT',
       reason: "verification timed out: no answer within the review's 1500 ms budget",
-      fix: 'retry; if it keeps timing out, check the latency of the registry from the webhook',
+      fix: 'retry; if it keeps timing out, check the latency of r.example from the webhook',
       checks: [],
     });
   });
