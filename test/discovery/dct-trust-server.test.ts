@@ -32,6 +32,7 @@ function verifier(): CompiledDctVerifier {
     insecureHttp: true,
     rootKeys: [{ name: 'phbelitz-root', key: createPublicKey(readFileSync(join(DIR, 'derived-pinned-root-key.pub'))) }],
     delegations: [],
+    delegationKeys: new Map(),
   });
   verifiers.push(compiled);
   return compiled;

@@ -337,7 +337,7 @@ rules:
       signed: ['dct/app:v1'],
       allowed: 'dct signature by targets/releases',
       unsigned: 'dct/app:unsigned',
-      unsignedReason: `no dct signature found (looked for tag unsigned in targets/releases of ${gun('dct/app')} on ${notary.url})`,
+      unsignedReason: `no dct signature found (looked for tag unsigned in targets/releases, then targets of ${gun('dct/app')} on ${notary.url})`,
       // DCT signs tags, so the fix names the tag, not the digest.
       unsignedFix: `sign it with: docker trust sign ${image('dct/app:unsigned').reference} (as a signer of the repository's Docker Content Trust signers)`,
       untrusted: [

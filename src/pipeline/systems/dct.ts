@@ -9,7 +9,7 @@ import type { CompiledDctVerifier } from '../../signatures/dct/policy.js';
 import type { CheckTarget, SystemCheckError, SystemReport } from './check.js';
 import type { SignatureCheck } from '../../signatures/types.js';
 import { BASE_ROLES, fetchBaseRoles, fetchDelegations } from '../../discovery/dct.js';
-import { verifyBaseTrustData, verifyTargetLookup } from '../../signatures/dct/verify.js';
+import { consultedRoles, verifyBaseTrustData, verifyTargetLookup } from '../../signatures/dct/verify.js';
 
 export { closeDctConnections } from '../../discovery/dct.js';
 
@@ -38,6 +38,7 @@ export async function checkDct(target: CheckTarget, verifier: CompiledDctVerifie
     files: { root, targets, snapshot, timestamp },
     pinnedRootKeys: verifier.rootKeys,
     requiredDelegations: verifier.delegations,
+    pinnedDelegationKeys: verifier.delegationKeys,
     now: target.now,
   });
   if (!base.ok) return ok({ checks: [base.check], lookedAt: `Docker Content Trust data of ${where}` });
@@ -53,5 +54,5 @@ export async function checkDct(target: CheckTarget, verifier: CompiledDctVerifie
     target.now,
   );
   const subject = target.ref.tag === undefined ? `digest ${target.digest}` : `tag ${target.ref.tag}`;
-  return ok({ checks, lookedAt: `${subject} in ${base.base.consult.join(' and ')} of ${where}` });
+  return ok({ checks, lookedAt: `${subject} in ${consultedRoles(base.base)} of ${where}` });
 }

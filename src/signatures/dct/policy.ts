@@ -1,14 +1,20 @@
 // Policy fragment for Docker Content Trust (Notary v1) entries in a rule's `verify` list: the JSON
 // Schema of the entry, its document and compiled types, and the compiler that parses the pinned
-// root keys, the server URL and its CA bundle once, when the policy is loaded.
+// root and delegation keys, the server URL and its CA bundle once, when the policy is loaded.
 import { X509Certificate } from 'node:crypto';
 import { decodePem, parsePublicKey } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { algorithmProblem, certificateFacts } from './keys.js';
-import type { PinnedRootKey } from './verify.js';
+import { RELEASES_ROLE, type PinnedKey } from './verify.js';
 import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
 
+const DELEGATION_NAME = '^(targets/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
+
+/** A pinned key: a name in the top-level keys map, or {file|pem}. */
+const pinnedKeySchema = (material: string) => ({
+  oneOf: [{ type: 'string', minLength: 1, description: 'Name of an entry in the top-level keys map.' }, pemSourceSchema(material)],
+});
 
 export const dctVerifierSchema: Record<string, unknown> = {
   type: 'object',
@@ -31,20 +37,31 @@ export const dctVerifierSchema: Record<string, unknown> = {
       maxItems: 16,
       description:
         'Root keys the repository trust data must be signed by (every one of them): names of entries in the top-level keys map, or {file|pem} holding a public key or the root certificate.',
-      items: {
-        oneOf: [
-          { type: 'string', minLength: 1, description: 'Name of an entry in the top-level keys map.' },
-          pemSourceSchema('A public key or root certificate (ecdsa-x509, as notary stores root keys)'),
-        ],
-      },
+      items: pinnedKeySchema('A public key or root certificate (ecdsa-x509, as notary stores root keys)'),
     },
     delegations: {
       type: 'array',
       maxItems: 8,
       uniqueItems: true,
       description:
-        'Delegation roles that must all have signed the tag, e.g. [targets/releases] ("releases" means the same). Without it, a published targets/releases decides when the repository has one, else the targets role.',
-      items: { type: 'string', pattern: '^(targets/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' },
+        'Only these delegation roles count, and every one must have signed the tag, e.g. [targets/releases] ("releases" means the same): a tag signed only with the targets key is then refused. Without it, Docker\'s order applies: the tag is looked up in targets/releases (when the repository has published one), then in targets, and the first role that lists it decides.',
+      items: { type: 'string', pattern: DELEGATION_NAME },
+    },
+    delegationKeys: {
+      type: 'object',
+      maxProperties: 8,
+      description:
+        'Keys a delegation must be signed with, by delegation name (e.g. targets/releases): names of entries in the top-level keys map, or {file|pem} holding a public key or certificate. The delegation must list at least one of them, and its threshold of valid signatures must be by them. Only a role this entry reads can be pinned: targets/releases, or one listed in delegations. Under Docker\'s order the targets key can still sign a tag directly; list the delegation in delegations to refuse that too.',
+      propertyNames: {
+        pattern: DELEGATION_NAME,
+        'x-problem': 'name a first-level delegation, targets/<name> or <name> (letters, digits, dot, underscore, hyphen)',
+      },
+      additionalProperties: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 16,
+        items: pinnedKeySchema('A delegation public key or certificate (the signer\'s .pub or .crt)'),
+      },
     },
     insecureHttp: { type: 'boolean', default: false, description: 'Allow an http:// server URL (test servers only).' },
   },
@@ -56,6 +73,7 @@ export interface DctVerifierDocument {
   readonly caBundle?: PemSourceDocument;
   readonly rootKeys: readonly (string | PemSourceDocument)[];
   readonly delegations?: readonly string[];
+  readonly delegationKeys?: Readonly<Record<string, readonly (string | PemSourceDocument)[]>>;
   readonly insecureHttp?: boolean;
 }
 
@@ -67,9 +85,11 @@ export interface CompiledDctVerifier {
   readonly caBundle: string | undefined;
   readonly insecureHttp: boolean;
   /** Every one of them must have signed the repository's root metadata. */
-  readonly rootKeys: readonly PinnedRootKey[];
-  /** `targets/<name>` roles that must all have signed; empty means Docker's default. */
+  readonly rootKeys: readonly PinnedKey[];
+  /** `targets/<name>` roles that must all have signed; empty means Docker's order. */
   readonly delegations: readonly string[];
+  /** Per `targets/<name>` role: the keys its signatures must come from (roles without pins are absent). */
+  readonly delegationKeys: ReadonlyMap<string, readonly PinnedKey[]>;
 }
 
 // A CA bundle is a handful of certificates; anything far larger is a mistake.
@@ -93,34 +113,36 @@ export function compileDctVerifier(doc: DctVerifierDocument, ctx: VerifierCompil
     }
   }
 
-  const rootKeys: PinnedRootKey[] = [];
-  doc.rootKeys.forEach((entry, index) => {
-    const path = `rootKeys[${index}]`;
-    if (typeof entry === 'string') {
-      const named = ctx.keys.get(entry);
-      if (named === undefined) {
-        const known = [...ctx.keys.keys()];
-        problems.push({ path, message: `no key named ${JSON.stringify(entry)} in the top-level keys map${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}` });
-        return;
-      }
-      rootKeys.push(Object.freeze({ name: named.name, key: named.key }));
-      return;
-    }
-    const read = readPemSource(entry, path, ctx);
-    if (!read.ok) {
-      problems.push(read.error);
-      return;
-    }
-    const pinned = pinnedKeyFromPem(entry.file ?? path, read.value.text);
-    if (pinned.ok) rootKeys.push(pinned.value);
-    else problems.push({ path: read.value.field, message: pinned.error });
-  });
+  const rootKeys = compilePinnedKeys(doc.rootKeys, 'rootKeys', ctx, problems);
 
   const delegations: string[] = [];
   for (const [index, name] of (doc.delegations ?? []).entries()) {
     const full = name.startsWith('targets/') ? name : `targets/${name}`;
     if (delegations.includes(full)) problems.push({ path: `delegations[${index}]`, message: `${full} is listed twice` });
     else delegations.push(full);
+  }
+
+  const delegationKeys = new Map<string, readonly PinnedKey[]>();
+  for (const [written, entries] of Object.entries(doc.delegationKeys ?? {})) {
+    const full = written.startsWith('targets/') ? written : `targets/${written}`;
+    const path = `delegationKeys.${written}`;
+    if (delegationKeys.has(full)) {
+      problems.push({ path, message: `${full} is pinned twice (as ${full} and as its short name)` });
+      continue;
+    }
+    // A pin on a role this entry never reads would look like protection and give none.
+    const read = delegations.length > 0 ? delegations : [RELEASES_ROLE];
+    if (!read.includes(full)) {
+      problems.push({
+        path,
+        message:
+          delegations.length > 0
+            ? `${full} is not in delegations, so this entry never reads it; add it to delegations or remove the pin`
+            : `without delegations this entry reads only targets/releases and targets (Docker's order), never ${full}; list ${full} in delegations to require it, or pin targets/releases`,
+      });
+      continue;
+    }
+    delegationKeys.set(full, compilePinnedKeys(entries, path, ctx, problems));
   }
 
   if (problems.length > 0 || !server.ok) return err(problems);
@@ -132,8 +154,36 @@ export function compileDctVerifier(doc: DctVerifierDocument, ctx: VerifierCompil
       insecureHttp,
       rootKeys: Object.freeze(rootKeys),
       delegations: Object.freeze(delegations),
+      delegationKeys: delegationKeys as ReadonlyMap<string, readonly PinnedKey[]>,
     }),
   );
+}
+
+/** Named keys and {file|pem} entries, each problem under `<path>[<index>]`. */
+function compilePinnedKeys(entries: readonly (string | PemSourceDocument)[], field: string, ctx: VerifierCompileContext, problems: VerifierProblem[]): readonly PinnedKey[] {
+  const keys: PinnedKey[] = [];
+  entries.forEach((entry, index) => {
+    const path = `${field}[${index}]`;
+    if (typeof entry === 'string') {
+      const named = ctx.keys.get(entry);
+      if (named === undefined) {
+        const known = [...ctx.keys.keys()];
+        problems.push({ path, message: `no key named ${JSON.stringify(entry)} in the top-level keys map${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}` });
+        return;
+      }
+      keys.push(Object.freeze({ name: named.name, key: named.key }));
+      return;
+    }
+    const read = readPemSource(entry, path, ctx);
+    if (!read.ok) {
+      problems.push(read.error);
+      return;
+    }
+    const pinned = pinnedKeyFromPem(entry.file ?? path, read.value.text);
+    if (pinned.ok) keys.push(pinned.value);
+    else problems.push({ path: read.value.field, message: pinned.error });
+  });
+  return Object.freeze(keys);
 }
 
 function compileServer(text: string, insecureHttp: boolean): Result<string, string> {
@@ -166,8 +216,12 @@ function checkCaBundle(text: string): Result<void, string> {
   return ok(undefined);
 }
 
-/** A pinned root given as PEM: one public key, or one certificate (whose key is what counts). */
-function pinnedKeyFromPem(name: string, text: string): Result<PinnedRootKey, string> {
+/**
+ * A pinned key given as PEM: one public key, or one certificate (whose key is what counts). The
+ * `role: <name>` header that `docker trust key generate` writes into its .pub files is ignored.
+ */
+function pinnedKeyFromPem(name: string, pem: string): Result<PinnedKey, string> {
+  const text = withoutPemHeaders(pem);
   const blocks = decodePem(text);
   if (!blocks.ok) return err(`not valid PEM: ${blocks.error}`);
   const [block] = blocks.value;
@@ -181,11 +235,31 @@ function pinnedKeyFromPem(name: string, text: string): Result<PinnedRootKey, str
       return err('the certificate cannot be parsed');
     }
     const problem = algorithmProblem('any', certificate.publicKey);
-    if (problem !== undefined) return err(`the certificate cannot be a root key: ${problem}`);
+    if (problem !== undefined) return err(`the certificate's key cannot be pinned: ${problem}`);
     const [commonName] = certificateFacts(certificate).commonNames;
     return ok(Object.freeze({ name: commonName === undefined ? name : `${name} (CN=${commonName})`, key: certificate.publicKey }));
   }
   const key = parsePublicKey(name, text);
   if (!key.ok) return err(key.error.message);
   return ok(Object.freeze({ name: key.value.name, key: key.value.key }));
+}
+
+/** Drops RFC 1421 header lines ("Name: value", then a blank line) that directly follow a BEGIN line. */
+function withoutPemHeaders(text: string): string {
+  const kept: string[] = [];
+  let state: 'body' | 'after-begin' | 'in-headers' = 'body';
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (state !== 'body' && /^[A-Za-z0-9-]{1,64}:/.test(trimmed)) {
+      state = 'in-headers';
+      continue;
+    }
+    if (state === 'in-headers' && trimmed === '') {
+      state = 'body';
+      continue;
+    }
+    state = trimmed.startsWith('-----BEGIN ') ? 'after-begin' : 'body';
+    kept.push(line);
+  }
+  return kept.join('\n');
 }

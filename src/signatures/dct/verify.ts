@@ -1,14 +1,21 @@
-// Verifies Docker Content Trust (Notary v1 / TUF) metadata for one image, the way Connaisseur does,
-// and reports what the trusted data says about the image's tag or digest. Pure: it receives the
-// files exactly as the notary server served them, the pinned root keys and the clock, and returns
-// SignatureChecks; it never fetches and never decides admission.
+// Verifies Docker Content Trust (Notary v1 / TUF) metadata for one image, with Connaisseur's root
+// pinning and Docker's lookup order, and reports what the trusted data says about the image's tag or
+// digest. Pure: it receives the files exactly as the notary server served them, the pinned keys and
+// the clock, and returns SignatureChecks; it never fetches and never decides admission.
 //
 // Two steps, because which delegation files are needed is only known once targets is trusted:
 //   verifyBaseTrustData   root (pinned keys, its own threshold, expiry), timestamp, snapshot, targets
 //                         (signatures by the keys root lists, expiry, hashes over the served bytes),
-//                         then which roles to consult and which delegation files to fetch;
-//   verifyTargetLookup    those delegations (declared in targets, signed by their keys, hashes in
-//                         snapshot, not expired), then the tag or digest in every consulted role.
+//                         then which roles to consult (and whether they list the pinned delegation
+//                         keys) and which delegation files to fetch;
+//   verifyTargetLookup    those delegations (declared in targets, signed by their keys and by the
+//                         pinned ones, hashes in snapshot, not expired), then the tag or digest:
+//                         in Docker's order (targets/releases, then targets: the first role that
+//                         lists it decides) or, when the policy names delegations, in every one.
+// A consulted delegation that cannot be trusted (expired, under its threshold, not signed by the
+// pinned keys) denies with its reason. Notary's client skips an expired or under-threshold role with
+// a warning and falls back to targets; an admission check fails closed instead, so a broken releases
+// role is seen rather than silently bypassed.
 // Trust is anchored only in the pinned keys: a file is believed only after its signatures and its
 // hash chain (timestamp → snapshot → root/targets/delegations) check out.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -23,15 +30,17 @@ import type { TufKey } from './keys.js';
 import { parseRoot, parseSnapshot, parseTargets, parseTimestamp } from './metadata.js';
 import type { DelegatedRole, FileMeta, RoleKeys, RootBody, SignedFile, SnapshotBody, TargetsBody } from './metadata.js';
 
-/** Docker signs into this delegation when it exists; it is what an entry without `delegations` reads. */
+/** Docker signs into this delegation when it exists, and looks a tag up there before targets. */
 export const RELEASES_ROLE = 'targets/releases';
 
-/** A root key the policy pins: a public key, or the key of a pinned certificate. */
-export interface PinnedRootKey {
-  /** As the policy names it; shown when the root is not signed by it. */
+/** A key the policy pins (for root or a delegation): a public key, or the key of a pinned certificate. */
+export interface PinnedKey {
+  /** As the policy names it; shown when the metadata is not signed by it. */
   readonly name: string;
   readonly key: KeyObject;
 }
+
+export type PinnedRootKey = PinnedKey;
 
 export interface DctBaseFiles {
   readonly root: Buffer;
@@ -46,8 +55,13 @@ export interface DctBaseInput {
   readonly files: DctBaseFiles;
   /** Every one of them must have signed root (Connaisseur's rule). */
   readonly pinnedRootKeys: readonly PinnedRootKey[];
-  /** Delegations (`targets/<name>`) that must all have signed the image; empty = Docker's default. */
+  /** Delegations (`targets/<name>`) that must all have signed the image; empty = Docker's order. */
   readonly requiredDelegations: readonly string[];
+  /**
+   * Per delegation: keys its signatures must come from. The delegation must list one of them, and
+   * its threshold of valid signatures must be by them. Absent or empty: no delegation is pinned.
+   */
+  readonly pinnedDelegationKeys?: ReadonlyMap<string, readonly PinnedKey[]>;
   readonly now: Date;
 }
 
@@ -60,8 +74,14 @@ export interface VerifiedBase {
   readonly snapshot: SignedFile<SnapshotBody>;
   /** The roles whose targets decide the image, in order. */
   readonly consult: readonly string[];
-  /** Why `consult` was chosen: the policy named delegations, Docker's releases default, or targets alone. */
-  readonly mode: 'required' | 'releases' | 'targets';
+  /**
+   * How `consult` decides. `docker`: the first role that lists the name decides (targets/releases
+   * when it is published, then targets), as `docker pull` with content trust does. `required`: the
+   * policy named delegations, and every one of them must list the name with the admitted digest.
+   */
+  readonly rule: 'docker' | 'required';
+  /** Pinned keys of the consulted delegations that the policy pins. */
+  readonly pins: ReadonlyMap<string, readonly PinnedKey[]>;
   /** Expiry of everything verified so far (metadata and root certificates). */
   readonly expiries: readonly Date[];
 }
@@ -84,6 +104,9 @@ export interface DctVerifyInput extends DctBaseInput {
   readonly delegations: ReadonlyMap<string, Buffer>;
   readonly lookup: DctLookup;
 }
+
+// parseRoot and parseTargets already cap a role's key list; this bounds the parsing done per role.
+const MAX_LISTED_KEYS = 64;
 
 function invalid(reason: InvalidSignatureReason, detail: string, signer?: string): InvalidCheck {
   return signer === undefined ? { status: 'invalid', system: 'dct', reason, detail } : { status: 'invalid', system: 'dct', reason, detail, signer };
@@ -139,14 +162,20 @@ export function verifyBaseTrustData(input: DctBaseInput): DctBaseOutcome {
   expiries.push(targets.value.expires);
 
   const declared = new Map(targets.value.body.delegations.map((role) => [role.name, role]));
-  const base = (consult: string[], mode: VerifiedBase['mode']): VerifiedBase => ({
-    gun,
-    targets: targets.value,
-    snapshot: snapshot.value,
-    consult,
-    mode,
-    expiries,
-  });
+  const plan = (consult: string[], rule: VerifiedBase['rule']): DctBaseOutcome => {
+    const pins = new Map<string, readonly PinnedKey[]>();
+    for (const name of consult) {
+      const pinned = input.pinnedDelegationKeys?.get(name);
+      const role = declared.get(name);
+      if (pinned === undefined || pinned.length === 0 || role === undefined) continue;
+      // Known from targets alone, so a delegation handed to other keys fails before any fetch.
+      const problem = unpinnedRoleProblem(role, targets.value.body.delegationKeys, pinned, gun);
+      if (problem !== undefined) return fail(problem);
+      pins.set(name, pinned);
+    }
+    const base: VerifiedBase = { gun, targets: targets.value, snapshot: snapshot.value, consult, rule, pins, expiries };
+    return { ok: true, base, fetch: consult.filter((name) => name !== 'targets') };
+  };
 
   if (input.requiredDelegations.length > 0) {
     for (const name of input.requiredDelegations) {
@@ -164,14 +193,16 @@ export function verifyBaseTrustData(input: DctBaseInput): DctBaseOutcome {
         return fail(invalid('UNTRUSTED_SIGNER', `the policy requires the delegation ${name} of ${gun}, which is declared but has never signed anything (snapshot does not list it)`));
       }
     }
-    const required = [...input.requiredDelegations];
-    return { ok: true, base: base(required, 'required'), fetch: required };
+    return plan([...input.requiredDelegations], 'required');
   }
-  // Docker's default: a published targets/releases decides; declared but unpublished falls back to targets.
-  if (declared.has(RELEASES_ROLE) && meta.has(RELEASES_ROLE)) {
-    return { ok: true, base: base([RELEASES_ROLE], 'releases'), fetch: [RELEASES_ROLE] };
-  }
-  return { ok: true, base: base(['targets'], 'targets'), fetch: [] };
+  // Docker's order. A targets/releases that is declared but was never published (no snapshot entry)
+  // is skipped, as notary skips a role it has no checksum for.
+  return plan(declared.has(RELEASES_ROLE) && meta.has(RELEASES_ROLE) ? [RELEASES_ROLE, 'targets'] : ['targets'], 'docker');
+}
+
+/** The consulted roles as the UNSIGNED message names them: "targets/releases, then targets" or "a and b". */
+export function consultedRoles(base: VerifiedBase): string {
+  return base.consult.join(base.rule === 'docker' ? ', then ' : ' and ');
 }
 
 export function verifyTargetLookup(base: VerifiedBase, delegationFiles: ReadonlyMap<string, Buffer>, lookup: DctLookup, now: Date): SignatureCheck[] {
@@ -197,7 +228,7 @@ export function verifyTargetLookup(base: VerifiedBase, delegationFiles: Readonly
     if (hash !== undefined) return [hash];
     const parsed = parseTargets(bytes);
     if (!parsed.ok) return [invalid('MALFORMED', `${name} metadata of ${gun} cannot be used: ${parsed.error}`)];
-    const problem = checkRole(parsed.value, name, gun, base.targets.body.delegationKeys, role, now);
+    const problem = checkRole(parsed.value, name, gun, base.targets.body.delegationKeys, role, now, base.pins.get(name));
     if (problem !== undefined) return [problem];
     expiries.push(parsed.value.expires);
     consulted.push({ name, targets: parsed.value, role });
@@ -208,28 +239,52 @@ export function verifyTargetLookup(base: VerifiedBase, delegationFiles: Readonly
     return [invalid('MALFORMED', `Docker Content Trust records sha256 digests only; the image digest is ${lookup.digest}`)];
   }
   const wanted = lookup.tag === undefined ? `digest ${lookup.digest}` : `tag ${lookup.tag}`;
+  const admitted = lookup.digestFromReference
+    ? `the pod pins ${lookup.digest}`
+    : `the registry serves ${lookup.digest} for it (was the tag pushed again after signing?)`;
+  const validUntil = new Date(Math.min(...expiries.map((date) => date.getTime()))).toISOString();
+  const valid = (signer: string): SignatureCheck => ({ status: 'valid', system: 'dct', signer, digest: lookup.digest, annotations: {}, validUntil });
 
   const found: { name: string; digest: string }[] = [];
   const missing: string[] = [];
-  for (const role of consulted) {
-    const digest = lookup.tag === undefined ? findDigest(role.targets.body, role.role, hex) : findTag(role.targets.body, role.role, lookup.tag);
+  for (const [index, role] of consulted.entries()) {
+    let digest: string | 'no-sha256' | undefined;
+    if (lookup.tag !== undefined) digest = findTag(role.targets.body, role.role, lookup.tag);
+    else {
+      // In Docker's order a name an earlier role lists is that role's: a later role cannot vouch for
+      // another digest under it.
+      const shadowing = base.rule === 'docker' ? consulted.slice(0, index) : [];
+      digest = findDigest(role.targets.body, role.role, hex, (name) => shadowing.some((earlier) => findTag(earlier.targets.body, earlier.role, name) !== undefined));
+    }
     if (digest === 'no-sha256') {
       return [invalid('MALFORMED', `${role.name} of ${gun} lists ${wanted} without a sha256 hash`)];
     }
-    if (digest === undefined) missing.push(role.name);
-    else found.push({ name: role.name, digest });
+    if (digest === undefined) {
+      missing.push(role.name);
+      continue;
+    }
+    found.push({ name: role.name, digest });
+    if (base.rule !== 'docker') continue;
+
+    // Docker's order: the first role that lists the name decides, whatever later roles say.
+    if (digest === lookup.digest) return [valid(role.name)];
+    const later = lookup.tag === undefined ? undefined : laterListing(consulted.slice(index + 1), lookup.tag, lookup.digest);
+    const note = later === undefined ? '' : `; ${later} lists ${lookup.digest} for it, but ${role.name} is read first, as Docker does`;
+    return [invalid('DIGEST_MISMATCH', `Docker Content Trust (${role.name} of ${gun}) says ${wanted} is ${digest} but ${admitted}${note}`, role.name)];
   }
+  if (base.rule === 'docker') return [];
 
   if (found.length === 0) {
-    // Say more than "unsigned" when the top-level targets role has it and the policy looks elsewhere.
-    if (base.mode !== 'targets' && lookup.tag !== undefined) {
+    // Say more than "unsigned" when the top-level targets role has it and the policy excludes it.
+    if (lookup.tag !== undefined) {
       const inTargets = findTag(base.targets.body, undefined, lookup.tag);
       if (inTargets?.startsWith('sha256:') === true) {
-        const why =
-          base.mode === 'required'
-            ? `the policy requires ${base.consult.join(' and ')}`
-            : `the repository has a published ${RELEASES_ROLE} delegation, which then decides (as in Connaisseur)`;
-        return [invalid('UNTRUSTED_SIGNER', `${wanted} of ${gun} is signed only in the top-level targets role, but ${why}`)];
+        return [
+          invalid(
+            'UNTRUSTED_SIGNER',
+            `${wanted} of ${gun} is signed only in the top-level targets role, which this rule excludes: its delegations option requires ${base.consult.join(' and ')} (without it, Docker's order would accept targets)`,
+          ),
+        ];
       }
     }
     return [];
@@ -246,22 +301,15 @@ export function verifyTargetLookup(base: VerifiedBase, delegationFiles: Readonly
   const mismatched = found.filter((f) => f.digest !== lookup.digest);
   if (mismatched.length > 0) {
     const first = mismatched[0] as { name: string; digest: string };
-    const admitted = lookup.digestFromReference
-      ? `the pod pins ${lookup.digest}`
-      : `the registry serves ${lookup.digest} for it (was the tag pushed again after signing?)`;
     const others = found.length > 1 ? ` (${found.map((f) => `${f.name}: ${f.digest}`).join(', ')})` : '';
     return [invalid('DIGEST_MISMATCH', `Docker Content Trust (${first.name} of ${gun}) says ${wanted} is ${first.digest} but ${admitted}${others}`, first.name)];
   }
+  return found.map((f) => valid(f.name));
+}
 
-  const validUntil = new Date(Math.min(...expiries.map((date) => date.getTime()))).toISOString();
-  return found.map((f) => ({
-    status: 'valid' as const,
-    system: 'dct' as const,
-    signer: f.name,
-    digest: lookup.digest,
-    annotations: {},
-    validUntil,
-  }));
+/** The first of `roles` that lists `tag` with `digest`, for the conflicting-hashes message. */
+function laterListing(roles: readonly { name: string; targets: SignedFile<TargetsBody>; role: DelegatedRole | undefined }[], tag: string, digest: string): string | undefined {
+  return roles.find((role) => findTag(role.targets.body, role.role, tag) === digest)?.name;
 }
 
 /**
@@ -300,23 +348,24 @@ function findTag(body: TargetsBody, role: DelegatedRole | undefined, tag: string
   return entry.sha256 === undefined ? 'no-sha256' : `sha256:${entry.sha256.toString('hex')}`;
 }
 
-function findDigest(body: TargetsBody, role: DelegatedRole | undefined, hex: string): string | undefined {
+/** Some name `role` may sign whose sha256 is `hex` and that `shadowed` does not exclude. */
+function findDigest(body: TargetsBody, role: DelegatedRole | undefined, hex: string, shadowed: (name: string) => boolean): string | undefined {
   for (const [name, entry] of body.targets) {
-    if (entry.sha256 !== undefined && entry.sha256.toString('hex') === hex && (role === undefined || covers(role, name))) {
+    if (entry.sha256 !== undefined && entry.sha256.toString('hex') === hex && (role === undefined || covers(role, name)) && !shadowed(name)) {
       return `sha256:${hex}`;
     }
   }
   return undefined;
 }
 
-/** Notary ignores targets a delegation lists outside its paths (prefixes) or path hash prefixes. */
+/**
+ * Whether a delegation may sign `name`: a prefix in its `paths` ("" = every name). Notary ignores
+ * targets a delegation lists outside them. Notary's delegations have no `path_hash_prefixes` (its
+ * role type has no such field), so a role restricted only by hash prefixes signs nothing for
+ * Docker, and nothing here either.
+ */
 function covers(role: DelegatedRole, name: string): boolean {
-  if (role.paths !== undefined) return role.paths.some((prefix) => name.startsWith(prefix));
-  if (role.pathHashPrefixes !== undefined) {
-    const hash = createHash('sha256').update(name, 'utf8').digest('hex');
-    return role.pathHashPrefixes.some((prefix) => hash.startsWith(prefix));
-  }
-  return false;
+  return role.paths?.some((prefix) => name.startsWith(prefix)) ?? false;
 }
 
 function roleOf(root: RootBody, role: 'root' | 'targets' | 'snapshot' | 'timestamp'): RoleKeys {
@@ -329,8 +378,19 @@ function expiredProblem(file: SignedFile<unknown>, role: string, gun: string, no
   return invalid('BAD_SIGNATURE', `metadata ${role} of ${gun} expired at ${file.expires.toISOString()} (now ${now.toISOString()}); the repository owner must re-sign or publish again`);
 }
 
-/** Signatures by at least `threshold` distinct keys of the role, then expiry. */
-function checkRole(file: SignedFile<unknown>, role: string, gun: string, keys: ReadonlyMap<string, JsonValue>, roleKeys: RoleKeys, now: Date): InvalidCheck | undefined {
+/**
+ * Signatures by at least `threshold` distinct keys of the role; with `pinned`, that many of them by
+ * pinned keys; then expiry.
+ */
+function checkRole(
+  file: SignedFile<unknown>,
+  role: string,
+  gun: string,
+  keys: ReadonlyMap<string, JsonValue>,
+  roleKeys: RoleKeys,
+  now: Date,
+  pinned?: readonly PinnedKey[],
+): InvalidCheck | undefined {
   const counted = countValidKeys(file, keys, roleKeys, () => undefined);
   if (counted.valid < roleKeys.threshold) {
     const notes = counted.notes.length > 0 ? `: ${counted.notes.slice(0, 3).join('; ')}` : '';
@@ -340,7 +400,37 @@ function checkRole(file: SignedFile<unknown>, role: string, gun: string, keys: R
       `metadata ${role} of ${gun} has ${counted.valid} valid signature(s) by the ${roleKeys.keyids.length} key(s) ${listedBy} lists for it, ${roleKeys.threshold} required${notes}`,
     );
   }
+  if (pinned !== undefined && pinned.length > 0) {
+    const byPinned = counted.keys.filter((key) => isPinned(key, pinned));
+    if (byPinned.length < roleKeys.threshold) {
+      const others = counted.keys.filter((key) => !isPinned(key, pinned)).map((key) => shortId(key.id));
+      return invalid(
+        'UNTRUSTED_SIGNER',
+        `metadata ${role} of ${gun} has ${byPinned.length} valid signature(s) by its pinned key(s) ${pinned.map((key) => key.name).join(', ')}, ${roleKeys.threshold} required; it is signed by the key(s) ${others.join(', ')}, which the policy does not pin for ${role}`,
+      );
+    }
+  }
   return expiredProblem(file, role, gun, now);
+}
+
+function isPinned(key: TufKey, pinned: readonly PinnedKey[]): boolean {
+  return pinned.some((pin) => pin.key.equals(key.publicKey));
+}
+
+const shortId = (id: string): string => `${id.slice(0, 12)}…`;
+
+/**
+ * A pinned delegation must list at least one pinned key among its own (a certificate counts by its
+ * key). Undefined when it does; keys that cannot be parsed count as not pinned.
+ */
+function unpinnedRoleProblem(role: DelegatedRole, keys: ReadonlyMap<string, JsonValue>, pinned: readonly PinnedKey[], gun: string): InvalidCheck | undefined {
+  const listed = role.keyids.slice(0, MAX_LISTED_KEYS).map((id) => ({ id, key: parseTufKey(keys.get(id)) }));
+  if (listed.some(({ id, key }) => key.ok && key.value.id === id && isPinned(key.value, pinned))) return undefined;
+  const ids = role.keyids.length === 0 ? 'no keys' : `the key(s) ${role.keyids.map(shortId).join(', ')}`;
+  return invalid(
+    'UNTRUSTED_SIGNER',
+    `the delegation ${role.name} of ${gun} is signed with ${ids}, none of them the pinned ${pinned.map((key) => key.name).join(', ')}: its signers were changed by whoever holds the targets key, or the policy pins the wrong key`,
+  );
 }
 
 interface Counted {

@@ -2,8 +2,8 @@
 // TLS from a test CA) and a real docker-registry: images pushed with skopeo, trust data written by
 // the real `notary` CLI exactly as `docker trust` drives it, tags resolved through the registry
 // client as the pipeline does. One notary pair and one registry serve every test of this file.
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileDctVerifier } from '../../../src/signatures/dct/policy.js';
@@ -17,7 +17,7 @@ import type { TrustedKey } from '../../../src/keys/types.js';
 import { err, ok } from '../../../src/util/result.js';
 import { freePort } from '../../support/free-port.js';
 import { NOTARY_TOOLS, NotaryCli, startNotary } from '../../support/notary-server.js';
-import type { RunningNotary } from '../../support/notary-server.js';
+import type { DelegationSigner, RunningNotary } from '../../support/notary-server.js';
 import { buildOciLayout, pushImage } from '../../support/oci-image.js';
 import type { OciLayout } from '../../support/oci-image.js';
 import { haveTools, startRegistry } from '../../support/registry-server.js';
@@ -39,6 +39,7 @@ maybe('Docker Content Trust against a real notary server', () => {
   let client: RegistryClient;
   let dir: string;
   let layouts: Record<'one' | 'two', OciLayout>;
+  let signers: Record<'present' | 'absent', DelegationSigner>;
   const verifiers: CompiledDctVerifier[] = [];
   const gun = (repository: string): string => `${registry.host}/${repository}`;
 
@@ -76,7 +77,7 @@ maybe('Docker Content Trust against a real notary server', () => {
       one: await buildOciLayout(join(dir, 'one'), { seed: 'dct-one' }),
       two: await buildOciLayout(join(dir, 'two'), { seed: 'dct-two' }),
     };
-    for (const target of ['demo/app:v1', 'demo/app:moved', 'demo/app:unsigned', 'demo/app:toplevel', 'demo/plain:v1', 'demo/declared:v1', 'demo/nodct:v1']) {
+    for (const target of ['demo/app:v1', 'demo/app:moved', 'demo/app:unsigned', 'demo/app:toplevel', 'demo/plain:v1', 'demo/declared:v1', 'demo/nodct:v1', 'demo/pinned:v1']) {
       await pushImage(layouts.one, registry, target);
     }
 
@@ -98,6 +99,15 @@ maybe('Docker Content Trust against a real notary server', () => {
     await cli.initRepository(gun('demo/declared'));
     await cli.addDelegation(gun('demo/declared'), 'targets/releases', await cli.makeSigner('idle'));
     await cli.sign(gun('demo/declared'), 'v1', layouts.one.manifestBytes);
+
+    // demo/pinned: targets/releases lists two signers; only "present" has its key on this machine,
+    // so only it signs (`notary delegation add` without `key import` for "absent").
+    const pinned = gun('demo/pinned');
+    signers = { present: await cli.makeSigner('present'), absent: await cli.makeSigner('absent') };
+    await cli.initRepository(pinned);
+    await cli.notary('delegation', 'add', pinned, 'targets/releases', signers.absent.certPath, '--all-paths');
+    await cli.addDelegation(pinned, 'targets/releases', signers.present);
+    await cli.sign(pinned, 'v1', layouts.one.manifestBytes, ['targets/releases']);
   }, 120_000);
 
   afterAll(async () => {
@@ -123,7 +133,7 @@ maybe('Docker Content Trust against a real notary server', () => {
     const validUntil = valid?.status === 'valid' ? Date.parse(valid.validUntil ?? '') : NaN;
     expect(validUntil - Date.now()).toBeGreaterThan(13 * 86_400_000);
     expect(validUntil - Date.now()).toBeLessThan(15 * 86_400_000);
-    expect(report.value.lookedAt).toBe(`tag v1 in targets/releases of ${gun('demo/app')} on ${notary.url}`);
+    expect(report.value.lookedAt).toBe(`tag v1 in targets/releases, then targets of ${gun('demo/app')} on ${notary.url}`);
   });
 
   test('requiring targets/releases explicitly gives the same answer; a digest-only reference is searched for', async () => {
@@ -174,19 +184,81 @@ maybe('Docker Content Trust against a real notary server', () => {
 
   test('an unsigned tag gives no checks, and says where it looked', async () => {
     const report = await check(`${gun('demo/app')}:unsigned`, compile());
-    expect(report).toEqual(ok({ checks: [], lookedAt: `tag unsigned in targets/releases of ${gun('demo/app')} on ${notary.url}` }));
+    expect(report).toEqual(ok({ checks: [], lookedAt: `tag unsigned in targets/releases, then targets of ${gun('demo/app')} on ${notary.url}` }));
+    const strict = await check(`${gun('demo/app')}:unsigned`, compile({ delegations: ['targets/releases'] }));
+    expect(strict).toEqual(ok({ checks: [], lookedAt: `tag unsigned in targets/releases of ${gun('demo/app')} on ${notary.url}` }));
   });
 
-  test('a tag signed only with the targets key, while targets/releases decides, is not trusted', async () => {
-    const report = await check(`${gun('demo/app')}:toplevel`, compile());
-    expect(report.ok && report.value.checks).toEqual([
+  test("a tag signed only with the targets key, in a repository with targets/releases: allowed in Docker's order, denied when only releases counts", async () => {
+    const image = `${gun('demo/app')}:toplevel`;
+    // What `docker pull` with content trust would do: releases does not list it, targets does.
+    expect(await cli.notary('lookup', gun('demo/app'), 'toplevel')).toContain(layouts.one.manifestDigest.slice('sha256:'.length));
+    const docker = await check(image, compile());
+    expect(docker.ok && docker.value.checks).toEqual([
+      { status: 'valid', system: 'dct', signer: 'targets', digest: layouts.one.manifestDigest, annotations: {}, validUntil: expect.any(String) },
+    ]);
+    const strict = await check(image, compile({ delegations: ['targets/releases'] }));
+    expect(strict.ok && strict.value.checks).toEqual([
       {
         status: 'invalid',
         system: 'dct',
         reason: 'UNTRUSTED_SIGNER',
-        detail: `tag toplevel of ${gun('demo/app')} is signed only in the top-level targets role, but the repository has a published targets/releases delegation, which then decides (as in Connaisseur)`,
+        detail: `tag toplevel of ${gun('demo/app')} is signed only in the top-level targets role, which this rule excludes: its delegations option requires targets/releases (without it, Docker's order would accept targets)`,
       },
     ]);
+  });
+
+  describe('pinned delegation keys', () => {
+    const pinnedImage = (): string => `${gun('demo/pinned')}:v1`;
+    const pin = (signer: DelegationSigner, delegations?: string[]): CompiledDctVerifier =>
+      compile({ delegationKeys: { 'targets/releases': [{ pem: readFileSync(signer.certPath, 'utf8') }] }, ...(delegations ? { delegations } : {}) });
+    /** The key IDs the CLI published for targets/releases, read back from its own copy of targets.json. */
+    async function releasesKeyIds(repository: string): Promise<string[]> {
+      const targets = JSON.parse(await cli.readTrustFile(`tuf/${gun(repository)}/metadata/targets.json`)) as {
+        signed: { delegations: { roles: { name: string; keyids: string[] }[] } };
+      };
+      return targets.signed.delegations.roles.find((role) => role.name === 'targets/releases')?.keyids ?? [];
+    }
+
+    test('the key that signed targets/releases, pinned by its certificate, is accepted in both orders', async () => {
+      for (const verifier of [pin(signers.present), pin(signers.present, ['targets/releases'])]) {
+        const report = await check(pinnedImage(), verifier);
+        expect(report.ok && report.value.checks).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases', digest: layouts.one.manifestDigest })]);
+      }
+    });
+
+    test('a key targets/releases does not list is refused, naming the role and its keys', async () => {
+      const [ci] = await releasesKeyIds('demo/app');
+      const report = await check(`${gun('demo/app')}:v1`, pin(signers.present));
+      expect(report.ok && report.value.checks).toEqual([
+        {
+          status: 'invalid',
+          system: 'dct',
+          reason: 'UNTRUSTED_SIGNER',
+          detail: `the delegation targets/releases of ${gun('demo/app')} is signed with the key(s) ${ci?.slice(0, 12)}…, none of them the pinned delegationKeys.targets/releases[0] (CN=present): its signers were changed by whoever holds the targets key, or the policy pins the wrong key`,
+        },
+      ]);
+    });
+
+    test('a key targets/releases lists but that did not sign is refused, naming the key that did', async () => {
+      const ids = await releasesKeyIds('demo/pinned');
+      expect(ids).toHaveLength(2);
+      // notary signed with the one key it holds, present's: its ID is the one whose certificate names it.
+      const targets = JSON.parse(await cli.readTrustFile(`tuf/${gun('demo/pinned')}/metadata/targets.json`)) as {
+        signed: { delegations: { keys: Record<string, { keyval: { public: string } }> } };
+      };
+      const signedBy = ids.filter((id) => new X509Certificate(Buffer.from(targets.signed.delegations.keys[id]?.keyval.public ?? '', 'base64')).subject === 'CN=present');
+      expect(signedBy).toHaveLength(1);
+      const report = await check(pinnedImage(), pin(signers.absent));
+      expect(report.ok && report.value.checks).toEqual([
+        {
+          status: 'invalid',
+          system: 'dct',
+          reason: 'UNTRUSTED_SIGNER',
+          detail: `metadata targets/releases of ${gun('demo/pinned')} has 0 valid signature(s) by its pinned key(s) delegationKeys.targets/releases[0] (CN=absent), 1 required; it is signed by the key(s) ${signedBy[0]?.slice(0, 12)}…, which the policy does not pin for targets/releases`,
+        },
+      ]);
+    });
   });
 
   test('a repository the notary server has never heard of is unsigned', async () => {

@@ -9,6 +9,7 @@ import type { VerifierCompileContext } from '../../../src/signatures/compile-con
 import { parsePublicKey } from '../../../src/keys/keys.js';
 import type { TrustedKey } from '../../../src/keys/types.js';
 import { err, ok } from '../../../src/util/result.js';
+import { loadPolicyText } from '../../../src/policy/load.js';
 import { rootCertificateKey } from './tuf-builder.js';
 
 const publicPem = (): string => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -48,7 +49,17 @@ describe('schema', () => {
 
   test.each([
     ['the minimal entry', entry()],
-    ['every field', { ...entry(), caBundle: { file: 'ca.pem' }, rootKeys: ['release-root', { file: 'root.crt' }, { pem: '-----BEGIN…' }], delegations: ['targets/releases', 'ci'], insecureHttp: false }],
+    [
+      'every field',
+      {
+        ...entry(),
+        caBundle: { file: 'ca.pem' },
+        rootKeys: ['release-root', { file: 'root.crt' }, { pem: '-----BEGIN…' }],
+        delegations: ['targets/releases', 'ci'],
+        delegationKeys: { 'targets/releases': ['ci-signer', { file: 'ci.pub' }], ci: [{ pem: '-----BEGIN…' }] },
+        insecureHttp: false,
+      },
+    ],
   ])('accepts %s', (_name, doc) => {
     expect(validate(doc)).toBe(true);
   });
@@ -60,6 +71,9 @@ describe('schema', () => {
     ['a material with both file and pem', entry({ rootKeys: [{ file: 'a', pem: 'b' }] })],
     ['a material with neither', entry({ rootKeys: [{}] })],
     ['a nested delegation name', entry({ delegations: ['targets/releases/ci'] })],
+    ['a nested delegation pinned', entry({ delegationKeys: { 'targets/releases/ci': ['k'] } })],
+    ['a pinned delegation without keys', entry({ delegationKeys: { 'targets/releases': [] } })],
+    ['a pinned key that is neither a name nor a PEM source', entry({ delegationKeys: { 'targets/releases': [{ key: 'x' }] as never } })],
     ['another type', { ...entry(), type: 'cosign' }],
   ])('refuses %s', (_name, doc) => {
     expect(validate(doc)).toBe(false);
@@ -77,6 +91,7 @@ describe('compileDctVerifier', () => {
       insecureHttp: false,
       rootKeys: [{ name: 'release-root', key: RELEASE_ROOT.key }],
       delegations: ['targets/releases', 'targets/ci'],
+      delegationKeys: new Map(),
     });
     expect(Object.isFrozen(compiled.value)).toBe(true);
     expect(Object.isFrozen(compiled.value.rootKeys)).toBe(true);
@@ -137,5 +152,88 @@ describe('compileDctVerifier', () => {
 
   test('a delegation named twice (short and long form) is a problem', () => {
     expect(problems(entry({ delegations: ['releases', 'targets/releases'] }))).toEqual([{ path: 'delegations[1]', message: 'targets/releases is listed twice' }]);
+  });
+
+  test('delegation keys: names, PEM public keys (a docker trust .pub with its role header) and certificates, under the full role name', async () => {
+    const certificate = await rootCertificateKey('ci');
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    // What `docker trust key generate ci` writes: a PUBLIC KEY block with a "role" header.
+    const dockerPub = spki.replace('-----BEGIN PUBLIC KEY-----\n', '-----BEGIN PUBLIC KEY-----\nrole: ci\n\n');
+    const compiled = compileDctVerifier(
+      entry({ delegationKeys: { releases: ['release-root', { file: 'ci.pub' }, { pem: certificate.certificatePem }] } }),
+      context({ 'ci.pub': dockerPub }),
+    );
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+    const pinned = compiled.value.delegationKeys.get('targets/releases') ?? [];
+    expect(pinned.map((key) => key.name)).toEqual(['release-root', 'ci.pub', 'delegationKeys.releases[2] (CN=ci)']);
+    expect(pinned[1]?.key.equals(publicKey)).toBe(true);
+    expect(pinned[2]?.key.equals(certificate.publicKey)).toBe(true);
+    expect(Object.isFrozen(pinned)).toBe(true);
+  });
+
+  test('delegation keys on a role the entry never reads, pinned twice, or unusable, are problems with their paths', () => {
+    expect(problems(entry({ delegationKeys: { 'targets/qa': ['release-root'] } }))).toEqual([
+      {
+        path: 'delegationKeys.targets/qa',
+        message: "without delegations this entry reads only targets/releases and targets (Docker's order), never targets/qa; list targets/qa in delegations to require it, or pin targets/releases",
+      },
+    ]);
+    expect(problems(entry({ delegations: ['targets/qa'], delegationKeys: { releases: ['release-root'] } }))).toEqual([
+      { path: 'delegationKeys.releases', message: 'targets/releases is not in delegations, so this entry never reads it; add it to delegations or remove the pin' },
+    ]);
+    expect(problems(entry({ delegationKeys: { releases: ['release-root'], 'targets/releases': ['release-root'] } }))).toEqual([
+      { path: 'delegationKeys.targets/releases', message: 'targets/releases is pinned twice (as targets/releases and as its short name)' },
+    ]);
+    expect(problems(entry({ delegationKeys: { releases: ['ci-signer', { pem: 'hello' }] } }))).toEqual([
+      { path: 'delegationKeys.releases[0]', message: 'no key named "ci-signer" in the top-level keys map (known: release-root)' },
+      { path: 'delegationKeys.releases[1].pem', message: 'no PEM block found; expected a PUBLIC KEY or CERTIFICATE' },
+    ]);
+  });
+});
+
+describe('through the policy loader', () => {
+  const policy = (dct: string): string => `apiVersion: signet.dev/v1alpha1
+kind: ImagePolicy
+keys:
+  acme-root: {publicKey: ${JSON.stringify(publicPem())}}
+  ci-signer: {publicKey: ${JSON.stringify(publicPem())}}
+rules:
+  - name: acme
+    images: ["registry.acme.example/**"]
+    verify:
+      - type: dct
+        server: https://notary.acme.example:4443
+        rootKeys: [acme-root]
+${dct}
+`;
+
+  test('a pinned targets/releases loads; the compiled entry carries its keys', () => {
+    const loaded = loadPolicyText(policy('        delegationKeys:\n          targets/releases: [ci-signer]'), { baseDir: '/', sourceName: 'inline.yaml' });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+    const [verifier] = loaded.value.rules[0]?.verifiers ?? [];
+    expect(verifier?.type === 'dct' && [...verifier.delegationKeys.entries()].map(([role, keys]) => [role, keys.map((k) => k.name)])).toEqual([['targets/releases', ['ci-signer']]]);
+  });
+
+  test.each([
+    [
+      'a role name that is not a first-level delegation',
+      '        delegationKeys:\n          "targets/a/b": [ci-signer]',
+      'rules[0].verify[0].delegationKeys["targets/a/b"]',
+      11,
+      'invalid name "targets/a/b": name a first-level delegation, targets/<name> or <name> (letters, digits, dot, underscore, hyphen)',
+    ],
+    [
+      'a role the entry never reads',
+      '        delegationKeys:\n          qa: [ci-signer]',
+      'rules[0].verify[0].delegationKeys.qa',
+      15,
+      "without delegations this entry reads only targets/releases and targets (Docker's order), never targets/qa; list targets/qa in delegations to require it, or pin targets/releases",
+    ],
+  ])('%s is refused on its line', (_name, dct, path, column, message) => {
+    const loaded = loadPolicyText(policy(dct), { baseDir: '/', sourceName: 'inline.yaml' });
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    expect(loaded.error.problems).toEqual([{ path, line: 14, column, message }]);
   });
 });

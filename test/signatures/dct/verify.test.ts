@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import type { Digest } from '../../../src/reference/types.js';
 import type { SignatureCheck } from '../../../src/signatures/types.js';
 import { keyIdOf } from '../../../src/signatures/dct/keys.js';
-import { verifyBaseTrustData, verifyDctTrustData } from '../../../src/signatures/dct/verify.js';
-import type { DctVerifyInput } from '../../../src/signatures/dct/verify.js';
+import { consultedRoles, verifyBaseTrustData, verifyDctTrustData } from '../../../src/signatures/dct/verify.js';
+import type { DctVerifyInput, PinnedKey } from '../../../src/signatures/dct/verify.js';
 import {
   buildRepository,
   ecdsaKey,
@@ -295,24 +295,66 @@ describe('delegations', () => {
     ...overrides,
   });
 
-  test('a published targets/releases decides by default', () => {
+  test('a published targets/releases is read first; a tag only it lists is signed by it', () => {
     const repo = buildRepository(spec({ targets: {}, delegations: [releases()] }));
     expect(verify(repo)).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases' })]);
   });
 
-  test('what the base step asks to fetch: the releases file, or nothing', () => {
+  test('what the base step asks to fetch: the releases file, or nothing; and the roles it reads, in order', () => {
     const withReleases = verifyBaseTrustData(input(buildRepository(spec({ delegations: [releases()] }))));
-    expect(withReleases.ok && withReleases.fetch).toEqual(['targets/releases']);
+    if (!withReleases.ok) throw new Error(withReleases.check.detail);
+    expect([withReleases.fetch, withReleases.base.consult, consultedRoles(withReleases.base)]).toEqual([
+      ['targets/releases'],
+      ['targets/releases', 'targets'],
+      'targets/releases, then targets',
+    ]);
     const unpublished = verifyBaseTrustData(input(buildRepository(spec({ delegations: [releases({ published: false })] }))));
     expect(unpublished.ok && [unpublished.fetch, unpublished.base.consult]).toEqual([[], ['targets']]);
+    const required = verifyBaseTrustData(input(buildRepository(spec({ delegations: [releases(), { name: 'targets/alice', keys: [aliceKey], targets: {} }] })), { requiredDelegations: ['targets/releases', 'targets/alice'] }));
+    expect(required.ok && [required.fetch, consultedRoles(required.base)]).toEqual([['targets/releases', 'targets/alice'], 'targets/releases and targets/alice']);
   });
 
-  test('releases decides even when targets says otherwise; a tag only in targets is not trusted then', () => {
-    const repo = buildRepository(spec({ targets: { v1: HEX2, only: HEX1 }, delegations: [releases()] }));
-    expect(verify(repo)[0]).toMatchObject({ status: 'valid', signer: 'targets/releases', digest: D1 });
-    expect(failure(verify(repo, { lookup: { tag: 'only', digest: D1, digestFromReference: false } }))).toEqual({
-      reason: 'UNTRUSTED_SIGNER',
-      detail: `tag only of ${GUN} is signed only in the top-level targets role, but the repository has a published targets/releases delegation, which then decides (as in Connaisseur)`,
+  test("Docker's order: a tag only targets lists is signed by targets, even with a published targets/releases", () => {
+    const repo = buildRepository(spec({ targets: { only: HEX1 }, delegations: [releases()] }));
+    expect(verify(repo, { lookup: { tag: 'only', digest: D1, digestFromReference: false } })).toEqual([
+      expect.objectContaining({ status: 'valid', signer: 'targets', digest: D1 }),
+    ]);
+    // The strict option: only the listed delegations count.
+    expect(failure(verify(repo, { requiredDelegations: ['targets/releases'], lookup: { tag: 'only', digest: D1, digestFromReference: false } })).reason).toBe('UNTRUSTED_SIGNER');
+  });
+
+  test('conflicting hashes: the first role in the order wins, and a digest only the later role vouches for is a mismatch', () => {
+    const repo = buildRepository(spec({ targets: { v1: HEX2 }, delegations: [releases()] }));
+    expect(verify(repo)).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases', digest: D1 })]);
+    const mismatch = verify(repo, { lookup: { tag: 'v1', digest: D2, digestFromReference: false } });
+    expect(failure(mismatch).reason).toBe('DIGEST_MISMATCH');
+    expect(mismatch[0]).toMatchObject({ signer: 'targets/releases' });
+  });
+
+  test('a digest-only reference in Docker\'s order: a name releases lists is releases\' alone', () => {
+    // targets lists v1 with D2, but releases lists v1 (with D1): D2 is not what any Docker client trusts for v1.
+    const shadowed = buildRepository(spec({ targets: { v1: HEX2 }, delegations: [releases()] }));
+    expect(verify(shadowed, { lookup: { tag: undefined, digest: D2, digestFromReference: true } })).toEqual([]);
+    expect(verify(shadowed, { lookup: { tag: undefined, digest: D1, digestFromReference: true } })).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases' })]);
+    // Under another name only targets lists, D2 is signed by targets.
+    const other = buildRepository(spec({ targets: { v1: HEX2, v2: HEX2 }, delegations: [releases()] }));
+    expect(verify(other, { lookup: { tag: undefined, digest: D2, digestFromReference: true } })).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets' })]);
+  });
+
+  test('a tag in no role is unsigned (no check), whatever the order', () => {
+    const repo = buildRepository(spec({ targets: { v1: HEX1 }, delegations: [releases()] }));
+    expect(verify(repo, { lookup: { tag: 'v9', digest: D1, digestFromReference: false } })).toEqual([]);
+    expect(verify(repo, { requiredDelegations: ['targets/releases'], lookup: { tag: 'v9', digest: D1, digestFromReference: false } })).toEqual([]);
+  });
+
+  test('a consulted targets/releases that cannot be trusted denies even when targets lists the tag (notary would skip it)', () => {
+    // spec() signs v1 in targets too.
+    const expired = buildRepository(spec({ delegations: [releases({ expires: '2022-09-24T16:10:16Z' })] }));
+    expect(failure(verify(expired)).reason).toBe('BAD_SIGNATURE');
+    const underThreshold = buildRepository(spec({ delegations: [releases({ keys: [releasesKey, aliceKey], threshold: 2, signings: [{ key: releasesKey }] })] }));
+    expect(failure(verify(underThreshold))).toEqual({
+      reason: 'BAD_SIGNATURE',
+      detail: `metadata targets/releases of ${GUN} has 1 valid signature(s) by the 2 key(s) targets lists for it, 2 required`,
     });
   });
 
@@ -346,26 +388,28 @@ describe('delegations', () => {
     const repo = buildRepository(spec({ delegations: [releases({ targets: {} })] }));
     expect(failure(verify(repo, { requiredDelegations: ['targets/releases'] }))).toEqual({
       reason: 'UNTRUSTED_SIGNER',
-      detail: `tag v1 of ${GUN} is signed only in the top-level targets role, but the policy requires targets/releases`,
+      detail: `tag v1 of ${GUN} is signed only in the top-level targets role, which this rule excludes: its delegations option requires targets/releases (without it, Docker's order would accept targets)`,
     });
     expect(verify(repo, { requiredDelegations: ['targets/releases'], lookup: { tag: 'v9', digest: D1, digestFromReference: false } })).toEqual([]);
   });
 
-  test('a delegation may only sign names inside its paths', () => {
+  test('a delegation may only sign names inside its paths; outside them, targets decides', () => {
     const outside = buildRepository(spec({ targets: {}, delegations: [releases({ paths: ['release-'] })] }));
     expect(verify(outside)).toEqual([]);
+    const fallback = buildRepository(spec({ targets: { v1: HEX2 }, delegations: [releases({ paths: ['release-'] })] }));
+    expect(verify(fallback, { lookup: { tag: 'v1', digest: D2, digestFromReference: false } })).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets', digest: D2 })]);
     const inside = buildRepository(spec({ targets: {}, delegations: [releases({ paths: ['release-'], targets: { 'release-1': HEX1 } })] }));
     expect(verify(inside, { lookup: { tag: 'release-1', digest: D1, digestFromReference: false } })[0]).toMatchObject({ status: 'valid' });
     expect(verify(outside, { lookup: { tag: undefined, digest: D1, digestFromReference: true } })).toEqual([]);
   });
 
-  test('path hash prefixes: the sha256 of the tag must start with one of them', () => {
+  test('path hash prefixes are not paths: as in notary (which has no such field), such a delegation signs nothing', () => {
     const prefix = createHash('sha256').update('v1').digest('hex').slice(0, 2);
-    const other = `${prefix[0] === '0' ? '1' : '0'}${prefix.slice(1)}`;
-    const noMatch = buildRepository(spec({ targets: {}, delegations: [releases({ pathHashPrefixes: [other] })] }));
-    expect(verify(noMatch)).toEqual([]);
-    const match = buildRepository(spec({ targets: {}, delegations: [releases({ pathHashPrefixes: [other, prefix] })] }));
-    expect(verify(match)[0]).toMatchObject({ status: 'valid', signer: 'targets/releases' });
+    const match = buildRepository(spec({ targets: {}, delegations: [releases({ pathHashPrefixes: [prefix] })] }));
+    expect(verify(match)).toEqual([]);
+    expect(verify(match, { lookup: { tag: undefined, digest: D1, digestFromReference: true } })).toEqual([]);
+    const inTargets = buildRepository(spec({ targets: { v1: HEX2 }, delegations: [releases({ pathHashPrefixes: [prefix] })] }));
+    expect(verify(inTargets, { lookup: { tag: 'v1', digest: D2, digestFromReference: false } })[0]).toMatchObject({ status: 'valid', signer: 'targets' });
   });
 
   test('a delegation signed by a key targets does not list for it', () => {
@@ -393,6 +437,55 @@ describe('delegations', () => {
     const repo = buildRepository(spec({ delegations: [releases()] }));
     const other = buildRepository(spec({ delegations: [releases({ targets: { v1: HEX2 } })] }));
     expect(failure(verify(repo, { delegations: other.delegations })).reason).toBe('PAYLOAD_MISMATCH');
+  });
+});
+
+describe('pinned delegation keys', () => {
+  const releases = (overrides: Partial<DelegationSpec> = {}): DelegationSpec => ({ name: 'targets/releases', keys: [releasesKey], targets: { v1: HEX1 }, ...overrides });
+  const pins = (...keys: [string, TestKey][]): Map<string, PinnedKey[]> => new Map([['targets/releases', keys.map(([name, key]) => pinnedKey(name, key))]]);
+
+  test('a delegation signed by its pinned key is valid', () => {
+    const repo = buildRepository(spec({ targets: {}, delegations: [releases()] }));
+    expect(verify(repo, { pinnedDelegationKeys: pins(['ci', releasesKey]) })).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases' })]);
+  });
+
+  test('a delegation key listed as a certificate matches its pinned public key', async () => {
+    const certificate = await rootCertificateKey('ci');
+    const repo = buildRepository(spec({ targets: {}, delegations: [releases({ keys: [certificate] })] }));
+    expect(verify(repo, { pinnedDelegationKeys: pins(['ci', certificate]) })[0]).toMatchObject({ status: 'valid', signer: 'targets/releases' });
+  });
+
+  test('one of several pinned keys is enough when the threshold is 1', () => {
+    const repo = buildRepository(spec({ targets: {}, delegations: [releases({ keys: [aliceKey] })] }));
+    expect(verify(repo, { pinnedDelegationKeys: pins(['ci', releasesKey], ['alice', aliceKey]) })[0]).toMatchObject({ status: 'valid' });
+  });
+
+  test('a delegation that does not list the pinned key fails before its file is fetched', () => {
+    const repo = buildRepository(spec({ delegations: [releases({ keys: [aliceKey] })] }));
+    const base = verifyBaseTrustData(input(repo, { pinnedDelegationKeys: pins(['ci', releasesKey]) }));
+    expect(base.ok).toBe(false);
+    expect(!base.ok && base.check.reason).toBe('UNTRUSTED_SIGNER');
+  });
+
+  test('listed but not signing: the signatures that count must be by pinned keys, up to the threshold', () => {
+    const signedByAlice = buildRepository(spec({ delegations: [releases({ keys: [releasesKey, aliceKey], signings: [{ key: aliceKey }] })] }));
+    expect(failure(verify(signedByAlice, { pinnedDelegationKeys: pins(['ci', releasesKey]) })).reason).toBe('UNTRUSTED_SIGNER');
+    const twoOfTwo = buildRepository(spec({ targets: {}, delegations: [releases({ keys: [releasesKey, aliceKey], threshold: 2 })] }));
+    expect(failure(verify(twoOfTwo, { pinnedDelegationKeys: pins(['ci', releasesKey]) })).reason).toBe('UNTRUSTED_SIGNER');
+    expect(verify(twoOfTwo, { pinnedDelegationKeys: pins(['ci', releasesKey], ['alice', aliceKey]) })[0]).toMatchObject({ status: 'valid' });
+  });
+
+  test('a pin applies only to a role that is read: an unpublished targets/releases leaves targets to decide', () => {
+    const repo = buildRepository(spec({ delegations: [releases({ keys: [aliceKey], published: false })] }));
+    expect(verify(repo, { pinnedDelegationKeys: pins(['ci', releasesKey]) })[0]).toMatchObject({ status: 'valid', signer: 'targets' });
+  });
+
+  test('pins apply to required delegations too', () => {
+    const alice = { name: 'targets/alice', keys: [aliceKey], targets: { v1: HEX1 } };
+    const repo = buildRepository(spec({ targets: {}, delegations: [alice] }));
+    const pinned = (key: TestKey) => new Map([['targets/alice', [pinnedKey('alice', key)]]]);
+    expect(verify(repo, { requiredDelegations: ['targets/alice'], pinnedDelegationKeys: pinned(aliceKey) })[0]).toMatchObject({ status: 'valid', signer: 'targets/alice' });
+    expect(failure(verify(repo, { requiredDelegations: ['targets/alice'], pinnedDelegationKeys: pinned(releasesKey) })).reason).toBe('UNTRUSTED_SIGNER');
   });
 });
 
