@@ -2,6 +2,7 @@
 // a normalised server URL, a checked CA bundle and normalised delegation names, with a problem
 // (field path + sentence) for everything an operator can get wrong.
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { compileDctVerifier, dctVerifierSchema } from '../../../src/signatures/dct/policy.js';
 import type { DctVerifierDocument } from '../../../src/signatures/dct/policy.js';
@@ -236,4 +237,16 @@ ${dct}
     if (loaded.ok) return;
     expect(loaded.error.problems).toEqual([{ path, line: 14, column, message }]);
   });
+});
+
+test('the policy examples of docs/verifiers/dct.md load', async () => {
+  const markdown = readFileSync(new URL('../../../docs/verifiers/dct.md', import.meta.url), 'utf8');
+  const examples = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] as string);
+  expect(examples.length).toBeGreaterThanOrEqual(2);
+  const { certificatePem } = await rootCertificateKey('release-manager');
+  for (const example of examples) {
+    const text = example.startsWith('apiVersion:') ? example : `apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\n${example}`;
+    const loaded = loadPolicyText(text, { baseDir: '/policy', sourceName: 'dct.md', readKeyFile: (path) => ok(path.endsWith('.crt') || path.endsWith('ca.pem') ? certificatePem : publicPem()) });
+    expect(loaded.ok ? 'loaded' : loaded.error).toBe('loaded');
+  }
 });
