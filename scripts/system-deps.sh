@@ -11,6 +11,7 @@ declare -A PACKAGE_OF=(
   [notary-signer]=notary
   [openssl]=openssl
   [perl]=perl-base
+  [redis-server]=redis-server
 )
 case "${1:-}" in
   --packages) printf '%s\n' "${PACKAGE_OF[@]}" | sort -u | tr '\n' ' '; echo; exit 0 ;;

@@ -20,6 +20,7 @@ import { MANIFEST_ACCEPT, OCI_INDEX, checkManifestBody, classifyManifestType } f
 import { indexDescriptors, nextLinkOf } from './referrers.js';
 import type { HostLimits } from './limits.js';
 import { DEFAULT_HOST_LIMITS, hostLimits } from './limits.js';
+import type { SharedStoreSettings } from './shared-store.js';
 
 const MIB = 1024 * 1024;
 const DEFAULTS = {
@@ -31,6 +32,9 @@ const DEFAULTS = {
   // Kept in step with package.json by hand: reading package.json at runtime breaks once compiled into dist/.
   userAgent: 'signet/0.1.0',
 } as const;
+
+/** How often a replica waiting for another one's fetch looks for the result in the shared store. */
+const SHARED_POLL_MS = 20;
 
 /** Referrers pages followed before giving up; a longer list is reported, not silently cut. */
 const MAX_REFERRER_PAGES = 10;
@@ -58,6 +62,7 @@ interface ClientView {
   readonly credentials: ReadonlyMap<string, RegistryCredentials>;
   readonly transport: Transport;
   readonly auth: Authenticator;
+  readonly shared: SharedStoreSettings | undefined;
 }
 
 export class RegistryClient {
@@ -66,12 +71,15 @@ export class RegistryClient {
   readonly #dockerCredentials: ReadonlyMap<string, RegistryCredentials>;
   readonly #transport: Transport;
   readonly #auth: Authenticator;
+  /** Cache shared with other replicas, when configured (ADR 0007). */
+  readonly #shared: SharedStoreSettings | undefined;
   /** False for views made by withCredentials(): they share, and must not close, the parent's connections. */
   readonly #ownsTransport: boolean;
 
   /** Throws on invalid options (a configuration error at start-up, not a registry failure). */
-  constructor(options: RegistryClientOptions = {}, view?: ClientView) {
+  constructor(options: RegistryClientOptions & { readonly shared?: SharedStoreSettings } = {}, view?: ClientView) {
     if (view) {
+      this.#shared = view.shared;
       this.#limits = view.limits;
       this.#hosts = view.hosts;
       this.#dockerCredentials = view.credentials;
@@ -81,6 +89,7 @@ export class RegistryClient {
       return;
     }
     this.#ownsTransport = true;
+    this.#shared = options.shared;
     this.#limits = {
       maxManifestBytes: positive(options.maxManifestBytes, DEFAULTS.maxManifestBytes, 'maxManifestBytes'),
       maxBlobBytes: positive(options.maxBlobBytes, DEFAULTS.maxBlobBytes, 'maxBlobBytes'),
@@ -141,8 +150,15 @@ export class RegistryClient {
     if (!TAG.test(tag)) return err(registryError('UNSUPPORTED', context, `cannot resolve ${context.what}: not a valid tag`));
 
     if (endpoint.value.resolveWith === 'HEAD') {
-      const headed = await this.#resolveByHead(endpoint.value, repo, tag, context, options.signal);
-      if (headed.kind === 'done') return headed.result;
+      const key = sharedKey('head', endpoint.value, repo, `:${tag}`);
+      let getInstead = false;
+      const headed = await this.#throughShared(key, decodeDescriptor, encodeDescriptor, 'tag', options.signal, async () => {
+        const answer = await this.#resolveByHead(endpoint.value, repo, tag, context, options.signal);
+        if (answer.kind === 'done') return answer.result;
+        getInstead = true;
+        return err(registryError('UNSUPPORTED', context, 'no Docker-Content-Digest'));
+      });
+      if (!getInstead) return headed;
     }
     const fetched = await this.#fetchManifest(endpoint.value, repo, { kind: 'tag', tag }, MANIFEST_ACCEPT, context, options.signal);
     if (!fetched.ok) return fetched;
@@ -174,10 +190,18 @@ export class RegistryClient {
       if (size > cap) return err(registryError('TOO_LARGE', context, `not asked for ${context.what}: its descriptor says ${size} bytes, over the ${cap}-byte limit`));
     }
 
-    const sent = await this.#send(endpoint.value, repo, 'pull', { method: 'GET', kind: 'blob', url: this.#url(endpoint.value, repo, `blobs/${digest}`), followRedirects: true }, context, options.signal);
+    // Shared bytes are checked as fetched ones are: the size, the cap and the digest.
+    const fromShared = (bytes: Buffer): Buffer | undefined =>
+      bytes.length <= cap && (size === undefined || bytes.length === size) && matchesDigest(bytes, digest) ? bytes : undefined;
+    const key = sharedKey('blob', endpoint.value, repo, `@${digest}`);
+    return this.#throughShared(key, fromShared, (bytes) => bytes, 'content', options.signal, () => this.#fetchBlob(endpoint.value, repo, digest, size, cap, context, options.signal));
+  }
+
+  async #fetchBlob(endpoint: Endpoint, repo: RepositoryRef, digest: Digest, size: number | undefined, cap: number, context: RequestContext, signal: AbortSignal | undefined): Promise<Result<Buffer, RegistryError>> {
+    const sent = await this.#send(endpoint, repo, 'pull', { method: 'GET', kind: 'blob', url: this.#url(endpoint, repo, `blobs/${digest}`), followRedirects: true }, context, signal);
     if (!sent.ok) return sent;
     const response = sent.value;
-    if (response.status !== 200) return err(await this.#failure(endpoint.value, response, context));
+    if (response.status !== 200) return err(await this.#failure(endpoint, response, context));
 
     const announced = contentLengthOf(response.headers);
     if (size !== undefined && announced !== undefined && announced !== size) {
@@ -211,20 +235,25 @@ export class RegistryClient {
     const digest = asDigest(subject);
     if (digest === undefined) return err(registryError('UNSUPPORTED', context, `cannot list ${context.what}: not a supported digest`));
     const wanted = options.artifactType;
+    const key = sharedKey('referrers', endpoint.value, repo, `@${digest}\u0000${wanted ?? ''}`);
+    return this.#throughShared(key, decodeDescriptors, encodeDescriptors, 'tag', options.signal, () => this.#listReferrers(endpoint.value, repo, digest, wanted, context, options.signal));
+  }
+
+  async #listReferrers(endpoint: Endpoint, repo: RepositoryRef, digest: Digest, wanted: string | undefined, context: RequestContext, signal: AbortSignal | undefined): Promise<Result<Descriptor[], RegistryError>> {
     const keep = (all: Descriptor[]): Descriptor[] => (wanted === undefined ? all : all.filter((d) => d.artifactType === wanted));
 
-    let url = this.#url(endpoint.value, repo, `referrers/${digest}`);
+    let url = this.#url(endpoint, repo, `referrers/${digest}`);
     if (wanted !== undefined) url.searchParams.set('artifactType', wanted);
     const collected: Descriptor[] = [];
     for (let page = 0; ; page++) {
-      const sent = await this.#send(endpoint.value, repo, 'pull', { method: 'GET', kind: 'referrers', url, headers: { accept: OCI_INDEX }, followRedirects: true }, context, options.signal);
+      const sent = await this.#send(endpoint, repo, 'pull', { method: 'GET', kind: 'referrers', url, headers: { accept: OCI_INDEX }, followRedirects: true }, context, signal);
       if (!sent.ok) return sent;
       const response = sent.value;
       if (page === 0 && [400, 404, 405, 406, 501].includes(response.status)) {
         await discard(response.body);
-        return this.#referrersFromTag(endpoint.value, repo, digest, context, options.signal, keep);
+        return this.#referrersFromTag(endpoint, repo, digest, context, signal, keep);
       }
-      if (response.status !== 200) return err(await this.#failure(endpoint.value, response, context));
+      if (response.status !== 200) return err(await this.#failure(endpoint, response, context));
       const mediaType = classifyManifestType(headerValue(response.headers, 'content-type'));
       if (mediaType.kind !== 'accepted' || mediaType.mediaType !== OCI_INDEX) {
         abandon(response.body);
@@ -247,7 +276,7 @@ export class RegistryClient {
       } catch {
         return err(registryError('BAD_CONTENT', context, `sent an invalid next-page link for ${context.what}`, response.status));
       }
-      if (nextUrl.origin !== endpoint.value.origin) return err(registryError('BAD_CONTENT', context, `sent a next-page link for ${context.what} to another host (${nextUrl.host})`, response.status));
+      if (nextUrl.origin !== endpoint.origin) return err(registryError('BAD_CONTENT', context, `sent a next-page link for ${context.what} to another host (${nextUrl.host})`, response.status));
       url = nextUrl;
     }
   }
@@ -335,7 +364,7 @@ export class RegistryClient {
     if (credentials.size === 0) return this;
     const merged = new Map(this.#dockerCredentials);
     for (const [host, c] of credentials) merged.set(host, c);
-    return new RegistryClient({}, { limits: this.#limits, hosts: this.#hosts, credentials: merged, transport: this.#transport, auth: this.#auth });
+    return new RegistryClient({}, { limits: this.#limits, hosts: this.#hosts, credentials: merged, transport: this.#transport, auth: this.#auth, shared: this.#shared });
   }
 
   /**
@@ -457,7 +486,60 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * A manifest by tag or digest, through the shared store when there is one: by digest it is content
+   * (re-hashed on read); by tag it is a resolution the store authenticates. Either way the bytes are
+   * checked again as if fetched: the media type against what was asked for, the body's shape.
+   */
   async #fetchManifest(endpoint: Endpoint, repo: RepositoryRef, ref: ManifestRef, accept: string, context: RequestContext, signal: AbortSignal | undefined): Promise<Result<FetchedManifest, RegistryError>> {
+    if (this.#shared === undefined) return this.#getManifest(endpoint, repo, ref, accept, context, signal);
+    const accepted = new Set(accept.split(',').map((type) => type.trim()));
+    const fromShared = (value: Buffer): FetchedManifest | undefined => {
+      const manifest = decodeManifest(value, accepted, this.#limits.maxManifestBytes);
+      if (manifest === undefined || ref.kind === 'tag') return manifest;
+      return matchesDigest(manifest.bytes, ref.digest) ? { ...manifest, digest: ref.digest } : undefined;
+    };
+    const key = sharedKey('manifest', endpoint, repo, ref.kind === 'tag' ? `:${ref.tag}` : `@${ref.digest}`);
+    return this.#throughShared(key, fromShared, encodeManifest, ref.kind === 'tag' ? 'tag' : 'content', signal, () => this.#getManifest(endpoint, repo, ref, accept, context, signal));
+  }
+
+  /**
+   * `fetch` once for every replica sharing the store: a valid shared value answers; else one replica
+   * claims the fetch and the others wait (up to waitMs) for its result before fetching themselves.
+   * Failures are not shared (as locally: registry trouble is never cached).
+   */
+  async #throughShared<T>(
+    key: string,
+    decode: (value: Buffer) => T | undefined,
+    encode: (value: T) => Buffer,
+    lifetime: 'tag' | 'content',
+    signal: AbortSignal | undefined,
+    fetch: () => Promise<Result<T, RegistryError>>,
+  ): Promise<Result<T, RegistryError>> {
+    const shared = this.#shared;
+    if (shared === undefined) return fetch();
+    const read = async (): Promise<T | undefined> => {
+      const value = await shared.store.get(key);
+      return value === undefined ? undefined : decode(value);
+    };
+    const found = await read();
+    if (found !== undefined) return ok(found);
+    const claimed = await shared.store.claim(key, shared.waitMs * 2);
+    if (!claimed) {
+      const until = Date.now() + shared.waitMs;
+      while (Date.now() < until && signal?.aborted !== true) {
+        await new Promise((resolve) => setTimeout(resolve, SHARED_POLL_MS));
+        const later = await read();
+        if (later !== undefined) return ok(later);
+      }
+    }
+    const fetched = await fetch();
+    if (fetched.ok) shared.store.set(key, encode(fetched.value), lifetime === 'tag' ? shared.tagTtlMs : shared.contentTtlMs);
+    if (claimed) shared.store.release(key);
+    return fetched;
+  }
+
+  async #getManifest(endpoint: Endpoint, repo: RepositoryRef, ref: ManifestRef, accept: string, context: RequestContext, signal: AbortSignal | undefined): Promise<Result<FetchedManifest, RegistryError>> {
     const target = ref.kind === 'tag' ? ref.tag : ref.digest;
     const sent = await this.#send(endpoint, repo, 'pull', { method: 'GET', kind: 'manifest', url: this.#url(endpoint, repo, `manifests/${target}`), headers: { accept }, followRedirects: true }, context, signal);
     if (!sent.ok) return sent;
@@ -551,4 +633,56 @@ function checkEchoedDigest(response: IncomingResponse, expected: Digest | undefi
   const agrees = bytes !== undefined ? matchesDigest(bytes, echoed) : echoed === expected;
   if (!agrees) return err(registryError('DIGEST_MISMATCH', context, `sent Docker-Content-Digest ${echoed} for ${context.what}, which does not match the content`, response.status));
   return ok(undefined);
+}
+
+// ---- shared store entries (ADR 0007) ----
+
+/**
+ * Keys name what was asked, of which registry and repository, and with whose credentials: what one
+ * pull secret fetched is never served to another identity (ADR 0004).
+ */
+function sharedKey(kind: string, endpoint: Endpoint, repo: RepositoryRef, rest: string): string {
+  return `${kind}\u0000${credentialIdentity(endpoint.credentials)}\u0000${repo.registry}/${repo.repository}${rest}`;
+}
+
+function encodeManifest(manifest: FetchedManifest): Buffer {
+  return Buffer.concat([Buffer.from(`${manifest.mediaType}\n`, 'utf8'), manifest.bytes]);
+}
+
+/** A shared manifest as if fetched: accepted media type, size cap, our own digest, a valid body. */
+function decodeManifest(value: Buffer, accepted: ReadonlySet<string>, maxBytes: number): FetchedManifest | undefined {
+  const newline = value.indexOf(0x0a);
+  if (newline <= 0 || newline > 255) return undefined;
+  const mediaType = value.subarray(0, newline).toString('utf8');
+  const bytes = value.subarray(newline + 1);
+  if (!accepted.has(mediaType) || bytes.length > maxBytes) return undefined;
+  const checked = checkManifestBody(bytes, mediaType);
+  if (checked.kind !== 'ok') return undefined;
+  return { digest: digestOf(bytes), mediaType, bytes: Buffer.from(bytes), json: checked.json };
+}
+
+function encodeDescriptor(descriptor: Descriptor): Buffer {
+  return Buffer.from(JSON.stringify({ mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size }), 'utf8');
+}
+
+function decodeDescriptor(value: Buffer): Descriptor | undefined {
+  const list = decodeDescriptors(Buffer.concat([Buffer.from('['), value, Buffer.from(']')]));
+  return list?.length === 1 ? list[0] : undefined;
+}
+
+function encodeDescriptors(descriptors: Descriptor[]): Buffer {
+  return Buffer.from(JSON.stringify(descriptors), 'utf8');
+}
+
+/** Descriptors as the referrers index gives them, checked again by the same rules. */
+function decodeDescriptors(value: Buffer): Descriptor[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const checked = indexDescriptors({ manifests: parsed });
+  return checked.ok ? checked.value : undefined;
 }
