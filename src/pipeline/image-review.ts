@@ -4,7 +4,7 @@ import type { CompiledPolicy } from '../policy/types.js';
 import type { ImageReviewRequest, ImageReviewResponse } from '../admission/types.js';
 import type { ContainerImage } from '../admission/extract.js';
 import { clip, denialMessage, type ContainerVerdict } from '../admission/message.js';
-import { timedOut, type ImageVerifier } from './review.js';
+import { MAX_DISTINCT_IMAGES, timedOut, type ImageVerifier } from './review.js';
 import { judge } from '../decide/modes.js';
 import { startDeadline } from './deadline.js';
 
@@ -27,6 +27,11 @@ export async function reviewImages(request: ImageReviewRequest, policy: Compiled
   }
   if (request.namespace !== undefined && policy.isNamespaceExempt(request.namespace)) {
     return { status: { allowed: true, reason: `namespace ${request.namespace} is exempt`, auditAnnotations: { 'signet-exempt-namespace': request.namespace } }, outcome: 'exempt', reason: 'namespace exempt', verdicts: [] };
+  }
+  const distinctCount = new Set(request.containers).size;
+  if (distinctCount > MAX_DISTINCT_IMAGES) {
+    const reason = `pod in namespace ${request.namespace ?? '(none)'} names ${distinctCount} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per pod`;
+    return { status: { allowed: false, reason }, outcome: 'denied', reason: 'MALFORMED_OBJECT', verdicts: [] };
   }
   const containers: ContainerImage[] = request.containers.map((image, i) => ({
     container: `#${i}`,

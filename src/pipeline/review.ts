@@ -73,6 +73,13 @@ export async function reviewAdmission(
     if (before.supported) images = changedImages(images, before.images);
   }
   if (images.length === 0) return allow('skipped', 'no new images');
+  // Each distinct image costs registry requests and a verification: an object naming thousands (the
+  // API server accepts objects up to about 1.5 MiB) would occupy the webhook and the registry for
+  // everyone. No real pod comes close; say so rather than trying.
+  const distinctCount = new Set(images.map((i) => i.image)).size;
+  if (distinctCount > MAX_DISTINCT_IMAGES) {
+    return deny(request, object, 'MALFORMED_OBJECT', `${object}: names ${distinctCount} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per object`);
+  }
 
   if (settings.cached) {
     const warm: ContainerVerdict[] = [];
@@ -182,6 +189,9 @@ function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode,
     pins: [],
   };
 }
+
+/** Distinct images one object may name. */
+export const MAX_DISTINCT_IMAGES = 256;
 
 export function timedOut(image: string, budgetMs: number): ImageVerdict {
   const reason = `verification timed out: no answer within the review's ${budgetMs} ms budget`;

@@ -1,7 +1,7 @@
 // The ImagePolicyWebhook decision (one verdict for all containers of a pod), fed verdicts directly:
 // break-glass, exempt namespaces, modes, the denial a user reads and the audit annotations.
 import { reviewImages } from '../../src/pipeline/image-review.js';
-import type { ImageVerifier } from '../../src/pipeline/review.js';
+import { MAX_DISTINCT_IMAGES, type ImageVerifier } from '../../src/pipeline/review.js';
 import { loadPolicyText } from '../../src/policy/index.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
 import type { NamespaceScope } from '../../src/policy/scope.js';
@@ -171,6 +171,19 @@ describe('verification and the decision', () => {
     expect(decision.outcome).toBe('denied');
     expect(decision.reason).toBe('UNSIGNED');
     expect(decision.verdicts.map((cv) => cv.verdict.outcome)).toEqual(['allowed', 'denied', 'denied']);
+  });
+
+  test('a pod naming more distinct images than Signet checks is denied before any is verified', async () => {
+    const never = verifier({});
+    const images = Array.from({ length: MAX_DISTINCT_IMAGES + 1 }, (_, i) => `r.example/strict/a${i}:1`);
+    const decision = await reviewImages(request(images, 'team'), policy, never, 1000);
+    expect(decision).toEqual({
+      status: { allowed: false, reason: `pod in namespace team names ${MAX_DISTINCT_IMAGES + 1} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per pod` },
+      outcome: 'denied',
+      reason: 'MALFORMED_OBJECT',
+      verdicts: [],
+    });
+    expect(never.calls).toEqual([]);
   });
 
   test('a review without a namespace names "(none)" in the denial', async () => {

@@ -1,5 +1,5 @@
 // The decision step of an admission review, fed verdicts directly (the verifier is a parameter).
-import { describeObject, reviewAdmission, timedOut, EXPIRY_WARNING_MS, type ImageVerifier, type ReviewSettings } from '../../src/pipeline/review.js';
+import { describeObject, reviewAdmission, timedOut, EXPIRY_WARNING_MS, MAX_DISTINCT_IMAGES, type ImageVerifier, type ReviewSettings } from '../../src/pipeline/review.js';
 import { modeFor, modeOf } from '../../src/decide/modes.js';
 import { isOutage } from '../../src/decide/codes.js';
 import { parseAdmissionReview } from '../../src/admission/parse.js';
@@ -160,6 +160,20 @@ describe('what is reviewed at all', () => {
       allowed: false,
       status: { code: 403, reason: 'Forbidden', message: 'Pod default/web: cannot read container images: spec.containers is not a list', metadata: {} },
     });
+  });
+
+  test('an object naming more distinct images than Signet checks is denied before any is verified; repeats of one image do not count', async () => {
+    const containers = (images: string[]) => images.map((image, i) => ({ name: `c${i}`, image }));
+    const many = Array.from({ length: MAX_DISTINCT_IMAGES + 1 }, (_, i) => `r.example/strict/a${i}:1`);
+    const object = workload('Pod', 'web', 'default', { containers: containers(many) });
+    const decision = await reviewAdmission(parsed({ kind: 'Pod', object }), cluster, never, SETTINGS, SCOPE);
+    expect(decision).toMatchObject({ outcome: 'denied', reason: 'MALFORMED_OBJECT' });
+    expect(decision.response.status?.message).toBe(`Pod default/web: names ${MAX_DISTINCT_IMAGES + 1} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per object`);
+    expect(never.calls).toEqual([]);
+    const repeated = workload('Pod', 'web', 'default', { containers: containers(Array.from({ length: 1000 }, () => 'r.example/strict/a:1')) });
+    const v = verifier({ 'r.example/strict/a:1': allowed('r.example/strict/a:1') });
+    expect((await reviewAdmission(parsed({ kind: 'Pod', object: repeated }), cluster, v, SETTINGS, SCOPE)).outcome).toBe('allowed');
+    expect(v.calls).toEqual(['r.example/strict/a:1']);
   });
 
   test('on UPDATE only changed images are verified; no change at all is skipped', async () => {
