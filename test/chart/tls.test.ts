@@ -1,8 +1,9 @@
-// The chart's own TLS (no cert-manager): the CA and serving certificate it generates, and what it keeps
-// on upgrade, found through `lookup`. Rendered by the Go-template subset (support/helm.ts) with real
-// certificates from openssl; `existing` plays the Secrets a previous install left in the cluster.
+// The chart's own TLS (no cert-manager): the CA and serving certificate Helm generates (genCA,
+// genSignedCert), and what it keeps on upgrade, found through `lookup`. Rendered by the real Helm; for
+// upgrades against support/lookup-cluster.ts, which holds the Secrets a previous install left.
 import { X509Certificate } from 'node:crypto';
-import { at, findObject, renderChart, type RenderedChart, type Values } from './support/helm.js';
+import { at, describeHelm, findObject, renderChart, renderError, type RenderedChart, type RenderOptions } from './support/helm.js';
+import { startLookupCluster, type LookupCluster } from './support/lookup-cluster.js';
 
 const DNS_NAMES = ['signet', 'signet.signet', 'signet.signet.svc', 'signet.signet.svc.cluster.local'];
 
@@ -18,24 +19,45 @@ function caBundles(rendered: RenderedChart): string[] {
   return (['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'] as const).map((kind) => at(findObject(rendered, kind), 'webhooks', 0, 'clientConfig', 'caBundle') as string);
 }
 
-/** The Secrets of `rendered` as `lookup` would find them in the cluster after installing it. */
-function asExisting(rendered: RenderedChart, only: readonly string[] = ['signet-ca', 'signet-tls']): Record<string, Values> {
-  const existing: Record<string, Values> = {};
-  for (const name of only) existing[`v1/Secret/signet/${name}`] = structuredClone(findObject(rendered, 'Secret', name)) as unknown as Values;
-  return existing;
+type SecretObject = { metadata: { annotations: Record<string, string> }; data: Record<string, string> };
+
+/** The Secrets of `rendered` as a cluster holds them after installing it, each changed by `edit` first. */
+function installed(rendered: RenderedChart, only: readonly string[] = ['signet-ca', 'signet-tls'], edit: (name: string, secret: SecretObject) => void = () => undefined): (cluster: LookupCluster) => void {
+  return (cluster) => {
+    for (const name of only) {
+      const secret = structuredClone(findObject(rendered, 'Secret', name)) as unknown as SecretObject;
+      edit(name, secret);
+      cluster.put(secret as unknown as Record<string, unknown>);
+    }
+  };
+}
+
+/** `helm upgrade`'s rendering: against a cluster holding what `fill` puts there. */
+async function withCluster<T>(fill: (cluster: LookupCluster) => void, render: (cluster: LookupCluster) => Promise<T>): Promise<T> {
+  const cluster = await startLookupCluster();
+  try {
+    fill(cluster);
+    return await render(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+function upgrade(fill: (cluster: LookupCluster) => void, options: RenderOptions = {}): Promise<RenderedChart> {
+  return withCluster(fill, (cluster) => renderChart({ ...options, cluster, isUpgrade: true }));
 }
 
 function days(cert: X509Certificate): number {
   return Math.round((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000);
 }
 
-describe('chart-generated TLS (Go-template subset renderer, not Helm; `lookup` answered by the test)', () => {
+describeHelm('chart-generated TLS (helm template; upgrades rendered against a cluster that `lookup` asks)', () => {
   let first: RenderedChart;
-  beforeAll(() => {
-    first = renderChart();
+  beforeAll(async () => {
+    first = await renderChart();
   });
 
-  it('makes a CA and a serving certificate for the Service DNS names, and puts the CA in both caBundles', () => {
+  it('makes a CA and a serving certificate for the Service DNS names, and puts the CA in both caBundles', async () => {
     const ca = secretData(first, 'signet-ca');
     const tls = secretData(first, 'signet-tls');
     expect(Object.keys(tls).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
@@ -57,15 +79,15 @@ describe('chart-generated TLS (Go-template subset renderer, not Helm; `lookup` a
     expect(days(leaf)).toBe(3650);
   });
 
-  it('keeps the CA, certificate and key on upgrade when both Secrets exist', () => {
-    const upgraded = renderChart({ existing: asExisting(first) });
+  it('keeps the CA, certificate and key on upgrade when both Secrets exist', async () => {
+    const upgraded = await upgrade(installed(first));
     expect(secretData(upgraded, 'signet-ca')).toEqual(secretData(first, 'signet-ca'));
     expect(secretData(upgraded, 'signet-tls')).toEqual(secretData(first, 'signet-tls'));
     expect(caBundles(upgraded)).toEqual(caBundles(first));
   });
 
-  it('reissues a missing serving certificate from the kept CA, so caBundle does not change (rotation without a window)', () => {
-    const rotated = renderChart({ existing: asExisting(first, ['signet-ca']) });
+  it('reissues a missing serving certificate from the kept CA, so caBundle does not change (rotation without a window)', async () => {
+    const rotated = await upgrade(installed(first, ['signet-ca']));
     expect(caBundles(rotated)).toEqual(caBundles(first));
     const tls = secretData(rotated, 'signet-tls');
     expect(tls['tls.crt']).not.toBe(secretData(first, 'signet-tls')['tls.crt']);
@@ -73,33 +95,39 @@ describe('chart-generated TLS (Go-template subset renderer, not Helm; `lookup` a
     expect(pem(tls['tls.crt']!).checkIssued(pem(secretData(first, 'signet-ca')['tls.crt']!))).toBe(true);
   });
 
-  it('makes a new CA and certificate when the CA Secret is gone, never keeping a certificate the new caBundle would not trust', () => {
-    const fresh = renderChart({ existing: asExisting(first, ['signet-tls']) });
+  it('makes a new CA and certificate when the CA Secret is gone, never keeping a certificate the new caBundle would not trust', async () => {
+    const fresh = await upgrade(installed(first, ['signet-tls']));
     expect(caBundles(fresh)[0]).not.toBe(caBundles(first)[0]);
     const tls = secretData(fresh, 'signet-tls');
     expect(tls['tls.crt']).not.toBe(secretData(first, 'signet-tls')['tls.crt']);
     expect(pem(tls['tls.crt']!).verify(pem(caBundles(fresh)[0]!).publicKey)).toBe(true);
   });
 
-  it('reissues the certificate when the Service name changed, because the old one names other hosts', () => {
-    const existing = asExisting(first);
-    const tlsSecret = existing['v1/Secret/signet/signet-tls'] as { metadata: { annotations: Record<string, string> } };
-    tlsSecret.metadata.annotations['signet.dev/dns-names'] = 'old-name,old-name.signet,old-name.signet.svc,old-name.signet.svc.cluster.local';
-    const reissued = renderChart({ existing });
+  it('reissues the certificate when the Service name changed, because the old one names other hosts', async () => {
+    const reissued = await upgrade(
+      installed(first, undefined, (name, secret) => {
+        if (name === 'signet-tls') secret.metadata.annotations['signet.dev/dns-names'] = 'old-name,old-name.signet,old-name.signet.svc,old-name.signet.svc.cluster.local';
+      }),
+    );
     expect(caBundles(reissued)).toEqual(caBundles(first));
     expect(secretData(reissued, 'signet-tls')['tls.crt']).not.toBe(secretData(first, 'signet-tls')['tls.crt']);
     expect(pem(secretData(reissued, 'signet-tls')['tls.crt']!).checkHost('signet.signet.svc')).toBe('signet.signet.svc');
   });
 
-  it('stops with an error, rather than issuing anything, when the kept CA Secret is corrupt', () => {
-    const existing = asExisting(first);
-    const caSecret = existing['v1/Secret/signet/signet-ca'] as { data: Record<string, string> };
-    caSecret.data['tls.key'] = secretData(first, 'signet-tls')['tls.key']!;
-    expect(() => renderChart({ existing })).toThrow(/error calling buildCustomCert: error parsing certificate or key/);
+  it('stops with an error, rather than issuing anything, when the kept CA Secret is corrupt', async () => {
+    const notACertificate = installed(first, undefined, (name, secret) => {
+      if (name === 'signet-ca') secret.data['tls.crt'] = Buffer.from('not a certificate').toString('base64');
+    });
+    expect(await withCluster(notACertificate, (cluster) => renderError({ cluster, isUpgrade: true }))).toMatch(/error calling buildCustomCert: unable to decode certificate/);
+    // Sprig's buildCustomCert does not check that the key belongs to the certificate; signing with it does.
+    const foreignKey = installed(first, ['signet-ca'], (_name, secret) => {
+      secret.data['tls.key'] = secretData(first, 'signet-tls')['tls.key']!;
+    });
+    expect(await withCluster(foreignKey, (cluster) => renderError({ cluster, isUpgrade: true }))).toMatch(/error calling genSignedCert: error creating certificate: x509: provided PrivateKey doesn't match parent's PublicKey/);
   });
 
-  it('uses the configured lifetimes', () => {
-    const rendered = renderChart({ values: { tls: { caValidityDays: 7300, certValidityDays: 397 } } });
+  it('uses the configured lifetimes', async () => {
+    const rendered = await renderChart({ values: { tls: { caValidityDays: 7300, certValidityDays: 397 } } });
     expect(days(pem(secretData(rendered, 'signet-ca')['tls.crt']!))).toBe(7300);
     expect(days(pem(secretData(rendered, 'signet-tls')['tls.crt']!))).toBe(397);
   });

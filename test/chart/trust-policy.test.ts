@@ -2,16 +2,16 @@
 // project's own loadPolicyText, with key files read from the ConfigMap's other data keys as --kube does.
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { findObject, readDefaultValues, renderChart, at } from './support/helm.js';
+import { at, describeHelm, findObject, readDefaultValues, renderChart } from './support/helm.js';
 import { loadTrustConfigMap } from './support/trust.js';
 
 function publicKeyPem(): string {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 }
 
-describe('the chart trust ConfigMap (rendered by the Go-template subset, loaded by src/policy)', () => {
-  it('holds a default policy that loads, warns instead of denying, and exempts what the webhook exempts', () => {
-    const loaded = loadTrustConfigMap(findObject(renderChart(), 'ConfigMap', 'signet-trust'));
+describeHelm('the chart trust ConfigMap (rendered by helm template, loaded by src/policy)', () => {
+  it('holds a default policy that loads, warns instead of denying, and exempts what the webhook exempts', async () => {
+    const loaded = loadTrustConfigMap(findObject(await renderChart(), 'ConfigMap', 'signet-trust'));
     if (!loaded.ok) throw new Error(loaded.error.message);
     const policy = loaded.value;
     expect(policy.name).toBe('cluster');
@@ -24,7 +24,7 @@ describe('the chart trust ConfigMap (rendered by the Go-template subset, loaded 
     expect(policy.isNamespaceExempt('default')).toBe(false);
   });
 
-  it('carries key files from trust.keys next to policy.yaml, where `file:` finds them', () => {
+  it('carries key files from trust.keys next to policy.yaml, where `file:` finds them', async () => {
     const pem = publicKeyPem();
     const policy = [
       'apiVersion: signet.dev/v1alpha1',
@@ -38,7 +38,7 @@ describe('the chart trust ConfigMap (rendered by the Go-template subset, loaded 
       '      - {type: cosign, keys: [release]}',
       '',
     ].join('\n');
-    const configMap = findObject(renderChart({ values: { trust: { policy, keys: { 'release.pub': pem } } } }), 'ConfigMap', 'signet-trust');
+    const configMap = findObject(await renderChart({ values: { trust: { policy, keys: { 'release.pub': pem } } } }), 'ConfigMap', 'signet-trust');
     expect(at(configMap, 'data')).toEqual({ 'policy.yaml': policy, 'release.pub': pem });
     const loaded = loadTrustConfigMap(configMap);
     if (!loaded.ok) throw new Error(loaded.error.message);
@@ -46,9 +46,9 @@ describe('the chart trust ConfigMap (rendered by the Go-template subset, loaded 
     expect(loaded.value.defaults.mode).toBe('enforce');
   });
 
-  it('a policy naming a key file the ConfigMap lacks is refused with the field, the line and the missing key', () => {
+  it('a policy naming a key file the ConfigMap lacks is refused with the field, the line and the missing key', async () => {
     const policy = 'apiVersion: signet.dev/v1alpha1\nkind: ImagePolicy\nkeys:\n  release: {file: relase.pub}\nrules: []\n';
-    const loaded = loadTrustConfigMap(findObject(renderChart({ values: { trust: { policy, keys: { 'release.pub': publicKeyPem() } } } }), 'ConfigMap', 'signet-trust'));
+    const loaded = loadTrustConfigMap(findObject(await renderChart({ values: { trust: { policy, keys: { 'release.pub': publicKeyPem() } } } }), 'ConfigMap', 'signet-trust'));
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
     expect(loaded.error.code).toBe('POLICY_INVALID');
@@ -56,12 +56,12 @@ describe('the chart trust ConfigMap (rendered by the Go-template subset, loaded 
     expect(loaded.error.message).toContain('keys.release.file: configmap signet/signet-trust has no data key "relase.pub"');
   });
 
-  it('the first policy in docs/install.md loads once its key is in place', () => {
+  it('the first policy in docs/install.md loads once its key is in place', async () => {
     const doc = readFileSync(new URL('../../docs/install.md', import.meta.url), 'utf8');
     const block = /<!-- first-policy:start -->\s*```yaml\n([\s\S]*?)```\s*<!-- first-policy:end -->/.exec(doc);
     expect(block).not.toBeNull();
     const policy = block![1]!;
-    const configMap = findObject(renderChart({ values: { trust: { policy, keys: { 'release.pub': publicKeyPem() } } } }), 'ConfigMap', 'signet-trust');
+    const configMap = findObject(await renderChart({ values: { trust: { policy, keys: { 'release.pub': publicKeyPem() } } } }), 'ConfigMap', 'signet-trust');
     const loaded = loadTrustConfigMap(configMap);
     if (!loaded.ok) throw new Error(loaded.error.message);
     expect(loaded.value.defaults.mode).toBe('warn');

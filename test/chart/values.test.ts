@@ -1,10 +1,10 @@
-// values.yaml and values.schema.json: the defaults meet the schema, wrong types are refused the way
-// `helm install` would refuse them (Helm validates with draft-07, as ajv does here), every value is
-// documented, and templates and values name the same things.
+// values.yaml and values.schema.json: the defaults pass `helm lint --strict`, wrong values are refused
+// by the real Helm with the message a user reads (Helm v4 validates values against the schema before
+// rendering), every value is documented, and templates and values name the same things.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
-import { CHART_DIR, mergeValues, readDefaultValues, readValuesSchema, renderChart, valuesSchemaProblems, ValuesSchemaError, type Values } from './support/helm.js';
+import { CHART_DIR, describeHelm, lintChart, readDefaultValues, readValuesSchema, renderError, schemaErrors, type Values } from './support/helm.js';
 
 function templatesText(): { file: string; text: string }[] {
   const dir = join(CHART_DIR, 'templates');
@@ -72,75 +72,87 @@ function undocumentedValues(text: string, referenced: ReadonlySet<string>): stri
   return undocumented;
 }
 
+/** The values file that sets only `path` (dots separate keys) to `value`; Helm merges it over values.yaml. */
 function withOverride(path: string, value: unknown): Values {
-  const override: Values = {};
-  let current = override;
-  const keys = path.split('.');
-  keys.slice(0, -1).forEach((key) => {
-    current[key] = {};
-    current = current[key] as Values;
-  });
-  current[keys[keys.length - 1]!] = value;
-  return mergeValues(readDefaultValues(), override);
+  return path
+    .split('.')
+    .reverse()
+    .reduce<unknown>((inner, key) => ({ [key]: inner }), value) as Values;
 }
 
-describe('values.yaml against values.schema.json', () => {
-  it('declares JSON Schema draft-07, the draft Helm validates values with', () => {
+/** Helm's schema complaints when only `path` is set to `value`. */
+async function refusal(path: string, value: unknown): Promise<{ path: string; message: string }[]> {
+  const stderr = await renderError({ values: withOverride(path, value) });
+  expect(stderr).toContain("values don't meet the specifications of the schema(s)");
+  return schemaErrors(stderr);
+}
+
+describe('values.schema.json', () => {
+  it('declares JSON Schema draft-07, which Helm v3 and v4 both read', () => {
     expect(readValuesSchema()['$schema']).toBe('http://json-schema.org/draft-07/schema#');
   });
+});
 
-  it('parses, and the defaults meet the schema', () => {
-    const values = readDefaultValues();
-    expect(typeof values).toBe('object');
-    expect(valuesSchemaProblems(values)).toEqual([]);
+describeHelm('values.yaml against values.schema.json (the real Helm)', () => {
+  it('helm lint --strict passes with the default values: no error, no warning', async () => {
+    const lint = await lintChart();
+    expect(lint.ok).toBe(true);
+    expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(lint.stdout).not.toMatch(/\[(ERROR|WARNING)\]/);
   });
 
-  // Each case must fail at exactly the path given, so it fails for the reason named.
+  // Each case must fail at exactly the path given (or below it), so it fails for the reason named.
   it.each([
-    ['webhook.timeoutSeconds', '10', '/webhook/timeoutSeconds: must be integer'],
-    ['webhook.timeoutSeconds', 2.5, '/webhook/timeoutSeconds: must be integer'],
-    ['webhook.timeoutSeconds', 31, '/webhook/timeoutSeconds: must be <= 30'],
-    ['webhook.timeoutSeconds', 0, '/webhook/timeoutSeconds: must be >= 1'],
-    ['webhook.failurePolicy', 'fail', '/webhook/failurePolicy: must be equal to one of the allowed values'],
-    ['webhook.mutating.failurePolicy', true, '/webhook/mutating/failurePolicy: must be equal to one of the allowed values'],
-    ['webhook.exemptNamespaces', ['Kube-System'], '/webhook/exemptNamespaces/0: must match pattern'],
-    ['webhook.exemptNamespaces', 'kube-system', '/webhook/exemptNamespaces: must be array'],
-    ['replicaCount', 0, '/replicaCount: must be >= 1'],
-    ['replicaCount', '2', '/replicaCount: must be integer'],
-    ['image.digest', 'latest', '/image/digest: must match pattern'],
-    ['trust.policy', '', '/trust/policy: must NOT have fewer than 1 characters'],
-    ['trust.keys', { 'policy.yaml': '-----BEGIN PUBLIC KEY-----' }, '/trust/keys: property name must be valid'],
-    ['trust.keys', { 'keys/release.pub': '-----BEGIN PUBLIC KEY-----' }, '/trust/keys: property name must be valid'],
-    ['trust.keys', { 'release.pub': 'not a PEM' }, '/trust/keys/release.pub: must match pattern'],
-    ['podDisruptionBudget.maxUnavailable', '50', '/podDisruptionBudget/maxUnavailable: must match exactly one schema in oneOf'],
-    ['certManager.renewBefore', '30d', '/certManager/renewBefore: must match pattern'],
-    ['containerPort', 443, '/containerPort: must be >= 1024'],
-    ['extraArgs', ['-v'], '/extraArgs/0: must match pattern'],
-    ['tls.certValidityDays', '365', '/tls/certValidityDays: must be integer'],
-    ['serviceAccount.create', 'yes', '/serviceAccount/create: must be boolean'],
-  ])('rejects %s = %j', (path, value, expected) => {
-    const problems = valuesSchemaProblems(withOverride(path, value));
-    expect(problems.length).toBeGreaterThan(0);
-    expect(problems.some((p) => p.startsWith(expected))).toBe(true);
+    ['webhook.timeoutSeconds', '10', 'got string, want integer'],
+    ['webhook.timeoutSeconds', 2.5, 'got number, want integer'],
+    ['webhook.timeoutSeconds', 31, 'maximum: got 31, want 30'],
+    ['webhook.timeoutSeconds', 0, 'minimum: got 0, want 1'],
+    ['webhook.failurePolicy', 'fail', "value must be one of 'Fail', 'Ignore'"],
+    ['webhook.mutating.failurePolicy', true, "value must be one of 'Fail', 'Ignore'"],
+    ['webhook.exemptNamespaces', ['Kube-System'], "'Kube-System' does not match pattern"],
+    ['webhook.exemptNamespaces', 'kube-system', 'got string, want array'],
+    ['replicaCount', 0, 'minimum: got 0, want 1'],
+    ['replicaCount', '2', 'got string, want integer'],
+    ['image.digest', 'latest', "'latest' does not match pattern"],
+    ['trust.policy', '', 'minLength: got 0, want 1'],
+    ['trust.keys', { 'release.pub': 'not a PEM' }, "'not a PEM' does not match pattern '-----BEGIN '"],
+    ['podDisruptionBudget.maxUnavailable', '50', "'oneOf' failed, none matched"],
+    ['certManager.renewBefore', '30d', "'30d' does not match pattern"],
+    ['containerPort', 443, 'minimum: got 443, want 1,024'],
+    ['extraArgs', ['-v'], "'-v' does not match pattern '^--'"],
+    ['tls.certValidityDays', '365', 'got string, want integer'],
+    ['serviceAccount.create', 'yes', 'got string, want boolean'],
+  ])('refuses %s = %j', async (path, value, expected) => {
+    const problems = await refusal(path, value);
     const pointer = `/${path.replaceAll('.', '/')}`;
-    expect(problems.every((p) => p.startsWith(pointer))).toBe(true);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((p) => p.path.startsWith(pointer))).toBe(true);
+    expect(problems.map((p) => p.message)).toContainEqual(expect.stringContaining(expected));
   });
 
-  it('rejects a mutating rule for anything but Pods, because only Pods are pinned', () => {
+  it.each([
+    [{ 'policy.yaml': '-----BEGIN PUBLIC KEY-----' }, "invalid propertyName 'policy.yaml'"],
+    [{ 'keys/release.pub': '-----BEGIN PUBLIC KEY-----' }, "invalid propertyName 'keys/release.pub'"],
+  ])('refuses trust.keys named %j (Helm reports these at the root)', async (keys, expected) => {
+    const problems = await refusal('trust.keys', keys);
+    expect(problems.map((p) => p.message)).toContain(expected);
+  });
+
+  it('refuses a mutating rule for anything but Pods, because only Pods are pinned', async () => {
     const rules = [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] }];
-    const problems = valuesSchemaProblems(withOverride('webhook.mutating.rules', rules));
-    expect(problems).toEqual(expect.arrayContaining(['/webhook/mutating/rules/0/apiGroups/0: must be equal to constant', '/webhook/mutating/rules/0/resources/0: must be equal to constant']));
+    const problems = await refusal('webhook.mutating.rules', rules);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: '/webhook/mutating/rules/0/resources/0', message: "value must be 'pods'" },
+        { path: '/webhook/mutating/rules/0/apiGroups/0', message: "value must be ''" },
+      ]),
+    );
   });
 
-  it('rejects misspelt keys at every level (additionalProperties: false)', () => {
-    expect(valuesSchemaProblems({ ...readDefaultValues(), replicas: 3 })).toContain('(root): must NOT have additional properties (replicas)');
-    expect(valuesSchemaProblems(withOverride('webhook.timeoutSecond', 5))).toContain('/webhook: must NOT have additional properties (timeoutSecond)');
-    expect(valuesSchemaProblems(withOverride('certManager.enable', true))).toContain('/certManager: must NOT have additional properties (enable)');
-  });
-
-  it('is enforced by the test renderer too, as `helm install` enforces it', () => {
-    expect(() => renderChart({ values: { webhook: { timeoutSeconds: 45 } } })).toThrow(ValuesSchemaError);
-    expect(() => renderChart({ values: { webhook: { timeoutSeconds: 45 } } })).toThrow(/\/webhook\/timeoutSeconds: must be <= 30/);
+  it('refuses misspelt keys at every level (additionalProperties: false)', async () => {
+    expect(await refusal('replicas', 3)).toContainEqual({ path: '', message: "additional properties 'replicas' not allowed" });
+    expect(await refusal('webhook.timeoutSecond', 5)).toContainEqual({ path: '/webhook', message: "additional properties 'timeoutSecond' not allowed" });
+    expect(await refusal('certManager.enable', true)).toContainEqual({ path: '/certManager', message: "additional properties 'enable' not allowed" });
   });
 });
 

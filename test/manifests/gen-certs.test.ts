@@ -36,7 +36,7 @@ describe('manifests/gen-certs.sh', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('writes a kubernetes.io/tls Secret whose certificate chains to the CA it puts into both caBundles, and leaves no temporary files', () => {
+  it('writes a kubernetes.io/tls Secret whose certificate chains to the CA it puts into both caBundles, and leaves no temporary files', async () => {
     const manifests = copyManifests(work);
     const secretFile = join(work, 'secret.yaml');
     const run = runGenCerts(['--manifests', manifests, '--secret-file', secretFile], { TMPDIR: tmp });
@@ -50,7 +50,7 @@ describe('manifests/gen-certs.sh', () => {
     expect(unknownFields(secret as never)).toEqual([]);
     expect(secret.metadata).toMatchObject({ name: 'signet-tls', namespace: 'signet' });
     // The same shape as the Secret the chart makes, which the Deployment mounts.
-    const chartSecret = findObject(renderChart(), 'Secret', 'signet-tls');
+    const chartSecret = findObject(await renderChart(), 'Secret', 'signet-tls');
     expect(secret.type).toBe(at(chartSecret, 'type'));
     expect(Object.keys(secret.data).sort()).toEqual(Object.keys(at(chartSecret, 'data') as object).sort());
 

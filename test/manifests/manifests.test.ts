@@ -98,7 +98,7 @@ describe('manifests/ (plain kubectl install)', () => {
     expect(at(one('ConfigMap', 'signet-trust'), 'data', 'policy.yaml')).toBe(at(values, 'trust', 'policy'));
   });
 
-  it('are the chart rendered for release signet in namespace signet, apart from Helm labels, caBundle and the chart-made TLS Secrets (Go-template subset renderer, not Helm)', () => {
+  it('are the chart rendered for release signet in namespace signet, apart from Helm labels, caBundle and the chart-made TLS Secrets (helm template)', async () => {
     const normalise = (object: K8sObject): unknown => {
       const copy = structuredClone(object) as K8sObject & { webhooks?: { clientConfig: { caBundle?: string } }[] };
       const labels = copy.metadata.labels as Record<string, string> | undefined;
@@ -109,8 +109,7 @@ describe('manifests/ (plain kubectl install)', () => {
       for (const webhook of copy.webhooks ?? []) delete webhook.clientConfig.caBundle;
       return copy;
     };
-    const chart = renderChart({ releaseName: 'signet', namespace: NAMESPACE })
-      .documents.filter((d) => d.object.kind !== 'Secret')
+    const chart = (await renderChart({ releaseName: 'signet', namespace: NAMESPACE })).documents.filter((d) => d.object.kind !== 'Secret')
       .map((d) => normalise(d.object));
     const manifests = committed.filter((d) => d.object.kind !== 'Namespace').map((d) => normalise(d.object));
     const byKindAndName = (list: unknown[]): Map<string, unknown> => new Map(list.map((o) => [`${(o as K8sObject).kind}/${(o as K8sObject).metadata.name}`, o]));
