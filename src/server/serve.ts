@@ -42,6 +42,10 @@ export interface ServeConfig {
   readonly timeoutSeconds: number;
   readonly budgetFraction: number;
   readonly bodyLimitBytes: number;
+  /** How much of an oversized body is read and discarded before the 413 (default: 4 × the limit, at least 64 MiB). */
+  readonly bodyDiscardBytes?: number;
+  /** How long a body may take to arrive (default: the timeout). */
+  readonly bodyReadMs?: number;
   readonly registry: RegistryClientOptions;
   readonly reloadIntervalMs: number;
   /** Cache lifetimes (tag → digest, allowed verdicts, denials on the image's merits). */
@@ -234,6 +238,8 @@ function appOptions(config: ServeConfig, p: AppParts): AppOptions {
     timeoutSeconds: config.timeoutSeconds,
     budgetFraction: config.budgetFraction,
     bodyLimitBytes: config.bodyLimitBytes,
+    ...(config.bodyDiscardBytes !== undefined ? { bodyDiscardBytes: config.bodyDiscardBytes } : {}),
+    ...(config.bodyReadMs !== undefined ? { bodyReadMs: config.bodyReadMs } : {}),
     https: httpsOptions(p.tls.cert, p.tls.key),
   };
 }
