@@ -1,11 +1,14 @@
 // Image name patterns: normalises a pattern the way an image reference is normalised, rejects
-// anything that is not a repository name (tags, digests, stray characters), and compiles it once to an
-// anchored RegExp. Matching is then one RegExp test against the normalised `registry/repository`.
+// anything that is not a repository name (tags, digests, stray characters), and compiles it once to a
+// matcher over the `/`-separated segments of the normalised `registry/repository`. No RegExp: with
+// backtracking, a pattern such as `*a*a*a*a*a*a*a*a*b` takes polynomial time of high degree on a long
+// name; segment wildcards and `**` are matched here in time linear in the name for a given pattern.
 // The semantics are documented, with a table of examples, in docs/policy.md ("Image patterns").
 
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { quote } from '../util/quote.js';
+import { compileWildcard } from '../util/linear-pattern.js';
 
 export interface ImagePattern {
   /** The pattern as written in the policy. */
@@ -160,43 +163,71 @@ function normaliseSegments(source: string): Result<string[], string> {
   return ok(all);
 }
 
-function escapeLiteral(char: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(char) ? `\\${char}` : char;
-}
+/** One segment of a pattern: a `*` wildcard that never crosses "/", or `**`: any number of whole segments. */
+type SegmentToken = { readonly kind: 'one'; readonly test: (segment: string) => boolean } | { readonly kind: 'any' };
 
-function segmentRegex(segment: string): string {
-  return [...segment].map((char) => (char === '*' ? '[^/]*' : escapeLiteral(char))).join('');
-}
+const ANY: SegmentToken = { kind: 'any' };
+const ONE_NON_EMPTY: SegmentToken = { kind: 'one', test: (segment) => segment.length > 0 };
 
-function toRegexSource(segments: readonly string[]): string {
-  if (segments.length === 1 && segments[0] === '**') return '^.+$';
-  let source = '';
-  segments.forEach((segment, index) => {
-    const last = index === segments.length - 1;
-    if (segment === '**') {
-      // Leading and inner `**` may stand for zero segments (`a/**/b` matches `a/b`); a trailing one
-      // needs at least one, so `team/**` matches what is inside `team` and not `team` itself.
-      if (index === 0) source += '(?:.+/)?';
-      else if (last) source += '/.+';
-      else source += '/(?:.+/)?';
-      return;
-    }
-    const previous = segments[index - 1];
-    const separator = index === 0 || previous === '**' ? '' : '/';
-    source += separator + segmentRegex(segment);
+function toTokens(segments: readonly string[]): SegmentToken[] {
+  if (segments.length === 1 && segments[0] === '**') return [ONE_NON_EMPTY, ANY];
+  return segments.flatMap((segment, index): SegmentToken[] => {
+    if (segment !== '**') return [{ kind: 'one', test: compileWildcard(segment) }];
+    // Leading and inner `**` may stand for zero segments (`a/**/b` matches `a/b`); a trailing one
+    // needs at least one, so `team/**` matches what is inside `team` and not `team` itself.
+    return index === segments.length - 1 ? [ONE_NON_EMPTY, ANY] : [ANY];
   });
-  return `^${source}$`;
+}
+
+/**
+ * The classic wildcard walk, one segment at a time: on a mismatch, only the latest `**` takes one
+ * more segment, which is exact because every other token consumes exactly one segment. At most
+ * segments × tokens segment tests, each linear in its segment.
+ */
+function matchTokens(tokens: readonly SegmentToken[], parts: readonly string[]): boolean {
+  let token = 0;
+  let part = 0;
+  let star = -1;
+  let resume = 0;
+  while (part < parts.length) {
+    const current = tokens[token];
+    if (current?.kind === 'one' && current.test(parts[part] ?? '')) {
+      token += 1;
+      part += 1;
+    } else if (current?.kind === 'any') {
+      star = token;
+      token += 1;
+      resume = part;
+    } else if (star >= 0) {
+      token = star + 1;
+      resume += 1;
+      part = resume;
+    } else {
+      return false;
+    }
+  }
+  while (tokens[token]?.kind === 'any') token += 1;
+  return token === tokens.length;
+}
+
+function matcher(normalised: string, tokens: readonly SegmentToken[]): (normalisedName: string) => boolean {
+  const star = normalised.indexOf('*');
+  // Most patterns name one repository: a string comparison.
+  if (star < 0) return (normalisedName) => normalisedName === normalised;
+  // Most names are turned away by the literal text before the first `*` (usually the registry).
+  const prefix = normalised.slice(0, star);
+  return (normalisedName) => normalisedName.startsWith(prefix) && matchTokens(tokens, normalisedName.split('/'));
 }
 
 /** Validates, normalises and compiles one pattern. The error is a message for the policy author. */
 export function compileImagePattern(source: string): Result<ImagePattern, string> {
   const segments = normaliseSegments(source);
   if (!segments.ok) return segments;
-  const regex = new RegExp(toRegexSource(segments.value));
+  const normalised = segments.value.join('/');
   const pattern: ImagePattern = {
     source,
-    normalised: segments.value.join('/'),
-    test: (normalisedName: string) => regex.test(normalisedName),
+    normalised,
+    test: matcher(normalised, toTokens(segments.value)),
   };
   return ok(Object.freeze(pattern));
 }

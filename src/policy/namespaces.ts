@@ -7,6 +7,7 @@
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
 import { quote } from '../util/quote.js';
+import { compileWildcard } from '../util/linear-pattern.js';
 import type { NamespaceScope } from './scope.js';
 import type { CompiledLabelSelector, CompiledNamespaceRestriction, LabelRequirement } from './types.js';
 
@@ -47,9 +48,9 @@ export function compileNamespacePattern(source: string): Result<NamespacePattern
   if (source.startsWith('-') || source.endsWith('-')) {
     return err(`${quote(source)} cannot be a namespace name: it must start and end with a letter, a digit or "*"`);
   }
-  // The characters are checked above, so only `*` needs translating; it may match nothing.
-  const regex = new RegExp(`^${source.replaceAll('*', '.*')}$`);
-  return ok(Object.freeze({ source, test: (namespace: string) => regex.test(namespace) }));
+  // The characters are checked above, so only `*` is special; it may match nothing. Not a RegExp:
+  // `*a*a*a…b` would backtrack polynomially on every review (exemptions are checked per request).
+  return ok(Object.freeze({ source, test: compileWildcard(source) }));
 }
 
 /** True when a pattern matches every namespace; such an exemption would switch Signet off. */

@@ -169,3 +169,59 @@ describe('properties', () => {
     );
   });
 });
+
+describe('matching time', () => {
+  test('adversarial wildcards against a long name answer at once', () => {
+    // As RegExps (`[^/]*a[^/]*a…b`, `(?:.+/)?…`) these backtrack polynomially, with a high degree, on
+    // the names below; the segment matcher scans each segment a bounded number of times.
+    const cases: [string, string][] = [
+      [`registry.example.com/${'*a'.repeat(8)}*b`, `registry.example.com/${'a'.repeat(234)}`],
+      [`registry.example.com/${'*a'.repeat(60)}*b`, `registry.example.com/${'a'.repeat(234)}`],
+      [`**/${'*a/'.repeat(20)}b`, `r.io/${'aa/'.repeat(80)}c`],
+      [`*.*.*.*.*.*.*.*.*.*.*.*.x/**`, `${'a.'.repeat(100)}b/c`],
+    ];
+    for (const [pattern, name] of cases) {
+      const started = performance.now();
+      expect(compile(pattern).test(name)).toBe(false);
+      expect(performance.now() - started).toBeLessThan(100);
+    }
+  });
+});
+
+describe('the segment matcher agrees with the regular expressions it replaced', () => {
+  // The RegExp translation glob.ts used before (exact on valid names, but backtracking).
+  function oldRegExp(normalised: string): RegExp {
+    const segments = normalised.split('/');
+    if (segments.length === 1 && segments[0] === '**') return /^.+$/;
+    let source = '';
+    segments.forEach((segment, index) => {
+      const last = index === segments.length - 1;
+      if (segment === '**') {
+        if (index === 0) source += '(?:.+/)?';
+        else if (last) source += '/.+';
+        else source += '/(?:.+/)?';
+        return;
+      }
+      const separator = index === 0 || segments[index - 1] === '**' ? '' : '/';
+      source += separator + [...segment].map((char) => (char === '*' ? '[^/]*' : char.replace(/[.-]/g, '\\$&'))).join('');
+    });
+    return new RegExp(`^${source}$`);
+  }
+
+  test('on random patterns and names', () => {
+    const patternSegment = fc.constantFrom('a', 'b', 'ab', '*', 'a*', '*b', 'a*b', '*a*', '**');
+    const nameSegment = fc.constantFrom('a', 'b', 'ab', 'ba', 'aab', 'bb');
+    const pattern = fc
+      .tuple(fc.constantFrom('r.io', '**', '*.io'), fc.array(patternSegment, { minLength: 1, maxLength: 5 }))
+      .map(([registry, path]) => [registry, ...path].join('/'))
+      .filter((text) => compileImagePattern(text).ok);
+    const name = fc.tuple(fc.constantFrom('r.io', 'x.io'), fc.array(nameSegment, { minLength: 1, maxLength: 6 })).map(([registry, path]) => [registry, ...path].join('/'));
+    fc.assert(
+      fc.property(pattern, name, (text, candidate) => {
+        const compiled = compile(text);
+        expect(compiled.test(candidate)).toBe(oldRegExp(compiled.normalised).test(candidate));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -54,6 +54,15 @@ describe('namespace patterns', () => {
     expect(compileNamespacePattern(source)).toEqual({ ok: false, error: message });
   });
 
+  test('an adversarial pattern against the longest name answers at once', () => {
+    // As the RegExp `^.*a.*a….*b$` this backtracks through about C(63, 30) ≈ 10^17 splits.
+    const evil = pattern(`${'*a'.repeat(30)}*b`);
+    const started = performance.now();
+    expect(evil.test('a'.repeat(63))).toBe(false);
+    expect(evil.test(`${'a'.repeat(62)}b`)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(100);
+  });
+
   test('the longest valid name (63 characters) is accepted', () => {
     expect(pattern('a'.repeat(63)).test('a'.repeat(63))).toBe(true);
   });
