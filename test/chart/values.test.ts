@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
-import { CHART_DIR, describeHelm, lintChart, readDefaultValues, readValuesSchema, renderError, schemaErrors, type Values } from './support/helm.js';
+import { at, CHART_DIR, describeHelm, findObject, lintChart, readDefaultValues, readValuesSchema, renderChart, renderError, schemaErrors, type Values } from './support/helm.js';
+import { schemaProblems } from './support/k8s-validate.js';
 
 function templatesText(): { file: string; text: string }[] {
   const dir = join(CHART_DIR, 'templates');
@@ -188,5 +189,70 @@ describe('templates and values agree', () => {
   it('every top-level key of values.yaml is declared in the schema, and the schema declares nothing values.yaml lacks', () => {
     const schemaKeys = Object.keys(readValuesSchema()['properties'] as Values).filter((k) => k !== 'global').sort();
     expect(Object.keys(readDefaultValues()).sort()).toEqual(schemaKeys);
+  });
+});
+
+describeHelm('values Helm used to accept and should not (issue #18), refused with the reason', () => {
+  it('accepts a CPU limit written as a number (0.5), a valid Kubernetes quantity, and renders it as one', async () => {
+    const rendered = await renderChart({ values: { resources: { limits: { cpu: 0.5 }, requests: { cpu: '100m', memory: '1.5Gi' } } } });
+    const resources = at(findObject(rendered, 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'resources');
+    expect(resources).toEqual({ limits: { cpu: 0.5, memory: '384Mi' }, requests: { cpu: '100m', memory: '1.5Gi' } });
+    expect(schemaProblems(findObject(rendered, 'Deployment'))).toBe('');
+    const problems = await refusal('resources.limits.cpu', 'half');
+    expect(problems.map((p) => p.message)).toContainEqual(expect.stringContaining("'half' does not match pattern"));
+  });
+
+  it.each([
+    ['nameOverride', 'Bad_Name'],
+    ['nameOverride', 'x'.repeat(64)],
+    ['fullnameOverride', 'ends-with-'],
+    ['fullnameOverride', 'x'.repeat(70)],
+    ['priorityClassName', 'System Critical'],
+  ])('refuses %s = %j, which is not a DNS name', async (path, value) => {
+    expect(await refusal(path, value)).toContainEqual({ path: `/${path}`, message: expect.stringContaining(`'${value}' does not match pattern`) });
+  });
+
+  it('accepts DNS names for nameOverride, fullnameOverride and priorityClassName', async () => {
+    const rendered = await renderChart({ values: { nameOverride: 'verify', fullnameOverride: 'image-verify', priorityClassName: 'system-cluster-critical' } });
+    expect(findObject(rendered, 'Service').metadata.name).toBe('image-verify');
+    expect(at(findObject(rendered, 'Deployment'), 'spec', 'template', 'metadata', 'labels', 'app.kubernetes.io/name')).toBe('verify');
+  });
+
+  it('refuses a dockerConfigJson that is not a JSON object (schema), that does not parse, or that has no auths (template)', async () => {
+    expect(await refusal('registry.credentials.dockerConfigJson', 'user:pass')).toContainEqual({
+      path: '/registry/credentials/dockerConfigJson',
+      message: expect.stringContaining("'user:pass' does not match pattern"),
+    });
+    expect(await renderError({ values: withOverride('registry.credentials.dockerConfigJson', '{not json}') })).toContain(
+      `registry.credentials.dockerConfigJson must be a Docker config.json, a JSON object with an "auths" object: invalid character 'n' looking for beginning of object key string`,
+    );
+    expect(await renderError({ values: withOverride('registry.credentials.dockerConfigJson', '{"credsStore": "desktop"}') })).toContain(
+      'registry.credentials.dockerConfigJson must be a Docker config.json, a JSON object with an "auths" object: it has no "auths" object',
+    );
+  });
+
+  it.each([
+    ['2160h', '2160h'],
+    ['2161h', '2160h'],
+    ['90m', '1h30m'],
+  ])('refuses certManager.renewBefore %s with certDuration %s: due for renewal as soon as issued', async (renewBefore, certDuration) => {
+    const stderr = await renderError({ values: { certManager: { enabled: true, renewBefore, certDuration } } });
+    expect(stderr).toContain(`certManager.renewBefore (${renewBefore}) must be shorter than certManager.certDuration (${certDuration}): the certificate would be due for renewal as soon as it is issued`);
+  });
+
+  it('accepts a renewBefore just under certDuration (the duration arithmetic is exact)', async () => {
+    const rendered = await renderChart({ values: { certManager: { enabled: true, renewBefore: '719h59m59s', certDuration: '720h' } } });
+    expect(at(findObject(rendered, 'Certificate', 'signet-tls'), 'spec', 'renewBefore')).toBe('719h59m59s');
+  });
+
+  it.each([0, '0%'])('refuses podDisruptionBudget.maxUnavailable = %j, which would block every node drain', async (value) => {
+    const problems = await refusal('podDisruptionBudget.maxUnavailable', value);
+    expect(problems.map((p) => p.message)).toContainEqual(value === 0 ? 'minimum: got 0, want 1' : "'0%' does not match pattern '^([1-9][0-9]?|100)%$'");
+  });
+
+  it.each(['app.kubernetes.io/name', 'app.kubernetes.io/instance'])('refuses podLabels setting the selector label %s, in the schema and in the template', async (label) => {
+    expect(await refusal('podLabels', { [label]: 'other' })).toContainEqual({ path: '', message: `invalid propertyName '${label}'` });
+    const stderr = await renderError({ values: { podLabels: { [label]: 'other' } }, skipSchemaValidation: true });
+    expect(stderr).toContain('podLabels must not set app.kubernetes.io/name or app.kubernetes.io/instance: the Deployment selects its pods by them (set nameOverride to change the name)');
   });
 });

@@ -90,3 +90,16 @@ for the process to exit before the kubelet sends SIGKILL.
 {{- define "signet.terminationGracePeriodSeconds" -}}
 {{- add .Values.preStopSleepSeconds .Values.webhook.timeoutSeconds 5 -}}
 {{- end -}}
+
+{{/*
+Seconds in a Go duration such as 2160h or 1h30m (cert-manager's format; the schema allows h, m, s and
+ms). Sprig has no duration parser, so the number-unit pairs are summed here.
+*/}}
+{{- define "signet.durationSeconds" -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|h|m|s)" . -1 -}}
+{{- $unit := regexFind "(ms|h|m|s)$" . -}}
+{{- $total = addf $total (mulf (trimSuffix $unit . | float64) (get (dict "h" 3600.0 "m" 60.0 "s" 1.0 "ms" 0.001) $unit)) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}
