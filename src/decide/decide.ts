@@ -77,6 +77,7 @@ const PRIORITY: readonly InvalidSignatureReason[] = [
   'IDENTITY_MISMATCH',
   'PAYLOAD_MISMATCH',
   'BAD_SIGNATURE',
+  'TIMESTAMP_INVALID',
   'UNTRUSTED_SIGNER',
   'MALFORMED',
   'WRONG_TYPE',
@@ -100,6 +101,8 @@ function denyCodeFor(reason: InvalidSignatureReason): DenyCode {
     case 'BAD_SIGNATURE':
     case 'MALFORMED':
       return 'BAD_SIGNATURE';
+    case 'TIMESTAMP_INVALID':
+      return 'TIMESTAMP_INVALID';
     case 'WRONG_TYPE':
       return 'UNSIGNED';
   }

@@ -59,6 +59,8 @@ export function fixFor(code: DenyCode, c: FixContext): string {
       return `sign it with the required annotations: ${signCmd}`;
     case 'IDENTITY_MISMATCH':
       return `the signature names another repository: sign the image in the repository you deploy from: ${signCmd}`;
+    case 'TIMESTAMP_INVALID':
+      return `sign it again with an RFC 3161 timestamp from a TSA that rule ${c.rule ?? '?'} trusts (notation sign --timestamp-url <TSA URL> --timestamp-root-cert <TSA root> ${target}), or ask your platform team to trust that TSA`;
     case 'NOT_FOUND':
       return `check the image name and tag, and that it was pushed to ${c.registry ?? 'the registry'}`;
     case 'REGISTRY_UNREACHABLE':

@@ -21,7 +21,9 @@ export type InvalidSignatureReason =
   /** The payload names an image identity the policy does not accept. */
   | 'IDENTITY_MISMATCH'
   /** A required annotation in the payload is missing or has another value. */
-  | 'MISSING_ANNOTATION';
+  | 'MISSING_ANNOTATION'
+  /** A timestamp the policy requires is missing, unverifiable, from an untrusted authority, or outside the chain's validity. */
+  | 'TIMESTAMP_INVALID';
 
 export type SignatureCheck =
   | {

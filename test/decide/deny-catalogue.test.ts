@@ -20,7 +20,8 @@ import { loadPolicyFile } from '../../src/trust/policy-file.js';
 import { haveTools, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startHostileRegistry, type HostileRegistry } from '../support/hostile-registry.js';
 import { rewriteStoredBlob, sha256 } from '../support/oci-image.js';
-import { appendSigLayer, pushTestImage, type PushedImage } from '../support/signers.js';
+import { appendSigLayer, notationSign, pushTestImage, type PushedImage } from '../support/signers.js';
+import { makePki } from '../signatures/notation/pki.js';
 import { admissionReview, workload } from '../support/admission.js';
 import { freePort } from '../support/free-port.js';
 import { signet } from '../support/cli.js';
@@ -69,6 +70,8 @@ maybe('every deny code: the reason and the fix a developer reads', () => {
   const sigTag = (name: string): string => cosignSignatureTag(at(name).digest);
   /** The digest the tampered signature's payload was signed with, and the digest of what the registry now serves. */
   let tamperedPayload = { before: '', after: '' };
+  /** The Notation signature manifest on `timestamped` (signed without an RFC 3161 timestamp). */
+  let notationSignature = '';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'signet-deny-catalogue-'));
@@ -92,7 +95,7 @@ maybe('every deny code: the reason and the fix a developer reads', () => {
       if (!signed.ok) throw new Error(signed.error.message);
     };
 
-    for (const name of ['unsigned', 'untrusted', 'signed', 'moved', 'tampered', 'annotated', 'dual', 'strict']) {
+    for (const name of ['unsigned', 'untrusted', 'signed', 'moved', 'tampered', 'annotated', 'dual', 'strict', 'timestamped']) {
       images[name] = await pushTestImage(registry, dir, `shop/${name}:1`, `catalogue-${name}`);
     }
     await sign('untrusted', 'stranger');
@@ -123,6 +126,13 @@ maybe('every deny code: the reason and the fix a developer reads', () => {
       tamperedPayload = { before: tamperedLayer.digest, after: sha256(changed) };
       return changed;
     });
+
+    // TIMESTAMP_INVALID: a Notation signature without a timestamp, under a rule whose tsa trust store makes one required.
+    const pki = await makePki();
+    const tsaPki = await makePki();
+    writeFileSync(join(dir, 'acme-root.pem'), pki.root.certificate.toString('pem'));
+    writeFileSync(join(dir, 'tsa-root.pem'), tsaPki.root.certificate.toString('pem'));
+    notationSignature = await notationSign(client, at('timestamped'), pki);
 
     // REGISTRY_UNAUTHORIZED: an image in a registry that needs credentials the verifier does not have.
     // (Nothing needs to be pushed: the registry asks for credentials before it looks for the image.)
@@ -158,6 +168,13 @@ rules:
     images: ["${registry.host}/shop/strict"]
     verify:
       - {type: cosign, keys: [release], identity: repository}
+  - name: timestamped
+    images: ["${registry.host}/shop/timestamped"]
+    verify:
+      - type: notation
+        trustStore: {type: ca, name: acme-ca, certificates: [{file: acme-root.pem}]}
+        trustedIdentities: ["*"]
+        tsaTrustStore: {name: acme-tsa, certificates: [{file: tsa-root.pem}]}
   - name: shop
     images: ["${registry.host}/shop/**", "${locked.host}/**", "${hostile.host}/**", "127.0.0.1:${downPort}/**"]
     verify:
@@ -246,6 +263,13 @@ rules:
       verify: () => ({
         reason: '2 distinct trusted signers are required but only 1 signed (release); not signed by: backup',
         fix: `have more of the trusted keys (release, backup) sign it: signet sign ${pinned('dual')} --key <private key of release, backup>`,
+      }),
+    },
+    TIMESTAMP_INVALID: {
+      image: () => at('timestamped').reference,
+      verify: () => ({
+        reason: `Notation signature ${notationSignature}: the policy requires an RFC 3161 timestamp from the tsa trust store acme-tsa (verifyTimestamp: always), but the signature carries none`,
+        fix: `sign it again with an RFC 3161 timestamp from a TSA that rule timestamped trusts (notation sign --timestamp-url <TSA URL> --timestamp-root-cert <TSA root> ${pinned('timestamped')}), or ask your platform team to trust that TSA`,
       }),
     },
     NOT_FOUND: {

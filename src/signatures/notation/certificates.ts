@@ -34,6 +34,7 @@ export interface Certificate {
   readonly basicConstraints: { readonly ca: boolean; readonly pathLength: number | undefined } | undefined;
   /** Extended key usage OIDs, or undefined when the extension is absent. */
   readonly extendedKeyUsages: readonly string[] | undefined;
+  readonly extendedKeyUsageCritical: boolean;
   /** Critical extensions this verifier does not evaluate (a certificate carrying one is refused). */
   readonly unhandledCritical: readonly string[];
   /** The hash of the certificate's own signature algorithm (`SHA-256`), undefined when unknown. */
@@ -57,6 +58,7 @@ const OID = {
   subjectAltName: '2.5.29.17',
   certificatePolicies: '2.5.29.32',
   codeSigning: '1.3.6.1.5.5.7.3.3',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
 } as const;
 
 /** Critical extensions whose meaning is fully covered by the rules below (or carries no restriction we skip). */
@@ -119,11 +121,15 @@ export function parseCertificate(der: Buffer): Result<Certificate, string> {
   let keyUsage: Certificate['keyUsage'];
   let basicConstraints: Certificate['basicConstraints'];
   let extendedKeyUsages: string[] | undefined;
+  let extendedKeyUsageCritical = false;
   const unhandledCritical: string[] = [];
   for (const extension of extensions) {
     if (extension instanceof x509.KeyUsagesExtension) keyUsage = { flags: extension.usages, critical: extension.critical };
     else if (extension instanceof x509.BasicConstraintsExtension) basicConstraints = { ca: extension.ca, pathLength: extension.pathLength };
-    else if (extension instanceof x509.ExtendedKeyUsageExtension) extendedKeyUsages = extension.usages.map(String);
+    else if (extension instanceof x509.ExtendedKeyUsageExtension) {
+      extendedKeyUsages = extension.usages.map(String);
+      extendedKeyUsageCritical = extension.critical;
+    }
     if (extension.critical && !HANDLED_CRITICAL.has(extension.type)) unhandledCritical.push(extension.type);
   }
 
@@ -149,6 +155,7 @@ export function parseCertificate(der: Buffer): Result<Certificate, string> {
     keyUsage,
     basicConstraints,
     extendedKeyUsages,
+    extendedKeyUsageCritical,
     unhandledCritical,
     signatureHash,
   });
@@ -233,6 +240,44 @@ export function checkChain(chain: readonly Certificate[]): Result<void, ChainPro
     });
   }
   return ok(undefined);
+}
+
+/**
+ * The rules of a time-stamping authority's chain (leaf first, ending in a root; RFC 3161 §2.3 and
+ * the Notary Project signature specification): the TSA certificate is no CA, has a key usage with
+ * digitalSignature and exactly one extended key usage, timeStamping, marked critical; CA
+ * certificates are CAs with keyCertSign within their path length. Unlike a signing chain, the key
+ * usage need not be critical. Signatures between the certificates are checked by whoever built the chain.
+ */
+export function timestampingChainProblem(chain: readonly Certificate[]): string | undefined {
+  const leaf = chain[0];
+  if (leaf === undefined) return 'the timestamp carries no certificate of its authority';
+  for (const [index, certificate] of chain.entries()) {
+    const problem = commonProblem(certificate, index === 0 ? 'timestamping' : 'TSA CA');
+    if (problem !== undefined) return problem;
+  }
+  const name = `timestamping certificate ${leaf.displayName}`;
+  if (leaf.basicConstraints?.ca === true) return `${name} is a CA certificate`;
+  if (leaf.keyUsage === undefined || (leaf.keyUsage.flags & x509.KeyUsageFlags.digitalSignature) === 0) return `${name} must have a key usage with digitalSignature`;
+  const forbidden = x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.dataEncipherment | x509.KeyUsageFlags.keyAgreement | x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.encipherOnly | x509.KeyUsageFlags.decipherOnly;
+  if ((leaf.keyUsage.flags & forbidden) !== 0) return `${name} key usage allows more than digital signatures`;
+  const ekus = leaf.extendedKeyUsages;
+  if (ekus === undefined || ekus.length !== 1 || ekus[0] !== OID.timeStamping) return `${name} must have timeStamping as its only extended key usage`;
+  if (!leaf.extendedKeyUsageCritical) return `${name} must mark its extended key usage critical`;
+  for (let index = 1; index < chain.length; index++) {
+    const certificate = chain[index]!;
+    const caName = `TSA CA certificate ${certificate.displayName}`;
+    if (certificate.basicConstraints?.ca !== true) return `${caName} is not marked as a CA (basic constraints CA:TRUE)`;
+    const pathLength = certificate.basicConstraints.pathLength;
+    if (pathLength !== undefined && pathLength < index - 1) return `${caName} allows ${pathLength} intermediate CA certificate(s) below it, but the chain has ${index - 1}`;
+    if (certificate.keyUsage === undefined || (certificate.keyUsage.flags & x509.KeyUsageFlags.keyCertSign) === 0) return `${caName} must have a key usage with keyCertSign`;
+  }
+  return undefined;
+}
+
+/** Whether `child` names `parent` as its issuer and carries a signature `parent`'s key made. */
+export function isIssuedBy(child: Certificate, parent: Certificate): boolean {
+  return child.issuer === parent.subject && verifiesWith(child, parent);
 }
 
 /** Undefined when every certificate is valid at `at`, else which one is not and why. */

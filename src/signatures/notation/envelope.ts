@@ -23,6 +23,8 @@ export const HEADER = {
   expiry: 'io.cncf.notary.expiry',
   verificationPlugin: 'io.cncf.notary.verificationPlugin',
   verificationPluginMinVersion: 'io.cncf.notary.verificationPluginMinVersion',
+  /** Unprotected: the RFC 3161 TimeStampToken over the signature value. */
+  timestampSignature: 'io.cncf.notary.timestampSignature',
 } as const;
 
 /** Critical headers this verifier implements; anything else marked critical makes the signature unusable. */
@@ -51,6 +53,8 @@ export interface JwsEnvelope {
   readonly header: ProtectedHeader;
   /** x5c decoded, leaf first. */
   readonly chain: readonly Certificate[];
+  /** The DER TimeStampToken from the unprotected header, when there is one (not yet verified). */
+  readonly timestampToken: Buffer | undefined;
 }
 
 export interface TargetArtifact {
@@ -91,7 +95,13 @@ export function parseJwsEnvelope(bytes: Buffer): Result<JwsEnvelope, string> {
   if (!protectedHeader.ok) return protectedHeader;
   const chain = parseX5c(header['x5c']);
   if (!chain.ok) return chain;
-  return ok({ jws: { protected: protectedText, payload, signature, header }, header: protectedHeader.value, chain: chain.value });
+  const stamp = header[HEADER.timestampSignature];
+  let timestampToken: Buffer | undefined;
+  if (stamp !== undefined) {
+    timestampToken = typeof stamp === 'string' ? decodeStrictBase64(stamp) : undefined;
+    if (timestampToken === undefined || timestampToken.length === 0) return err(`the unprotected header ${HEADER.timestampSignature} is not standard base64 (a DER RFC 3161 token)`);
+  }
+  return ok({ jws: { protected: protectedText, payload, signature, header }, header: protectedHeader.value, chain: chain.value, timestampToken });
 }
 
 function parseProtectedHeader(text: string, unprotected: JsonObject): Result<ProtectedHeader, string> {

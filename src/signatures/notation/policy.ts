@@ -10,8 +10,20 @@
 //         certificates: [{file: notation/acme-root.pem}]
 //       trustedIdentities: ["x509.subject: C=US, ST=WA, O=acme"]    # or ["*"]
 //       level: strict                  # permissive | audit
+//       tsaTrustStore:                 # optional: RFC 3161 timestamps from these TSAs count
+//         name: acme-tsa
+//         certificates: [{file: notation/tsa-root.pem}]
+//       verifyTimestamp: always        # or afterCertExpiry
 import { parseTrustedIdentities, type TrustedIdentities } from './identity.js';
-import { MAX_TRUST_STORE_CERTIFICATES, parseTrustStorePem, type NotationTrustStore, type TrustStoreType, type VerificationLevel } from './trust.js';
+import {
+  MAX_TRUST_STORE_CERTIFICATES,
+  parseTrustStorePem,
+  type NotationTrustStore,
+  type NotationTsaTrustStore,
+  type TrustStoreType,
+  type VerificationLevel,
+  type VerifyTimestamp,
+} from './trust.js';
 import type { Certificate } from './certificates.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
@@ -61,6 +73,29 @@ export const notationVerifierSchema: Record<string, unknown> = {
       description:
         '["*"] trusts every signer whose chain ends in the trust store; otherwise entries "x509.subject: C=…, ST=…, O=…" (C, ST and O required), and a signer matches when its certificate subject has every listed attribute with the same value.',
     },
+    tsaTrustStore: {
+      type: 'object',
+      description:
+        "Roots of the time-stamping authorities (Notation's trust store type tsa) whose RFC 3161 timestamps prove when a notary.x509 signature was made. Without it, timestamps are ignored and the signing chain must be valid now.",
+      additionalProperties: false,
+      required: ['certificates'],
+      properties: {
+        name: { type: 'string', pattern: NAME_PATTERN, maxLength: 63, description: 'Name shown in messages. Default: tsa.' },
+        certificates: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_TRUST_STORE_CERTIFICATES,
+          description: 'TSA root certificates (self-signed, PEM), each given inline or as a file relative to the policy.',
+          items: pemSourceSchema('TSA root certificates (one or more CERTIFICATE blocks)'),
+        },
+      },
+    },
+    verifyTimestamp: {
+      enum: ['always', 'afterCertExpiry'],
+      default: 'always',
+      description:
+        'With a tsaTrustStore: always — every notary.x509 signature must carry a timestamp from a trusted TSA, and its chain must have been valid at the stamped time; afterCertExpiry — the chain must be valid now, and only once it has expired is a timestamp required and used instead.',
+    },
     level: {
       enum: ['strict', 'permissive', 'audit'],
       default: 'strict',
@@ -81,6 +116,8 @@ export interface NotationVerifierDocument {
   };
   readonly trustedIdentities: readonly string[];
   readonly level?: VerificationLevel;
+  readonly tsaTrustStore?: { readonly name?: string; readonly certificates: readonly NotationCertificateDocument[] };
+  readonly verifyTimestamp?: VerifyTimestamp;
 }
 
 export interface CompiledNotationVerifier {
@@ -88,32 +125,14 @@ export interface CompiledNotationVerifier {
   readonly trustStore: NotationTrustStore;
   readonly trustedIdentities: TrustedIdentities;
   readonly level: VerificationLevel;
+  readonly tsaTrustStore?: NotationTsaTrustStore;
+  readonly verifyTimestamp: VerifyTimestamp;
 }
 
 export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: VerifierCompileContext): Result<CompiledNotationVerifier, VerifierProblem[]> {
   const problems: VerifierProblem[] = [];
-  const certificates: Certificate[] = [];
-  doc.trustStore.certificates.forEach((entry, index) => {
-    const path = `trustStore.certificates[${index}]`;
-    const read = readPemSource(entry, path, ctx);
-    if (!read.ok) {
-      problems.push(read.error);
-      return;
-    }
-    const parsed = parseTrustStorePem(read.value.text);
-    if (!parsed.ok) {
-      const where = entry.file !== undefined ? `certificate file ${JSON.stringify(entry.file)}: ` : '';
-      problems.push({ path: read.value.field, message: `${where}${parsed.error}` });
-      return;
-    }
-    for (const certificate of parsed.value) {
-      // The same root listed twice (e.g. in two files) is harmless; keep one.
-      if (!certificates.some((known) => known.der.equals(certificate.der))) certificates.push(certificate);
-    }
-  });
-  if (certificates.length > MAX_TRUST_STORE_CERTIFICATES) {
-    problems.push({ path: 'trustStore.certificates', message: `the trust store holds ${certificates.length} certificates; at most ${MAX_TRUST_STORE_CERTIFICATES} are allowed` });
-  }
+  const certificates = readCertificates(doc.trustStore.certificates, 'trustStore', ctx, problems);
+  const tsaCertificates = doc.tsaTrustStore === undefined ? undefined : readCertificates(doc.tsaTrustStore.certificates, 'tsaTrustStore', ctx, problems);
 
   const identities = parseTrustedIdentities(doc.trustedIdentities);
   if (!identities.ok) {
@@ -131,6 +150,35 @@ export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: Veri
       }),
       trustedIdentities: Object.freeze(identities.value),
       level: doc.level ?? 'strict',
+      ...(tsaCertificates !== undefined ? { tsaTrustStore: Object.freeze({ name: doc.tsaTrustStore?.name ?? 'tsa', certificates: Object.freeze(tsaCertificates) }) } : {}),
+      verifyTimestamp: doc.verifyTimestamp ?? 'always',
     }),
   );
+}
+
+/** The root certificates of one store (files or inline PEM), each once; problems are pushed with their paths. */
+function readCertificates(entries: readonly NotationCertificateDocument[], store: string, ctx: VerifierCompileContext, problems: VerifierProblem[]): Certificate[] {
+  const certificates: Certificate[] = [];
+  entries.forEach((entry, index) => {
+    const path = `${store}.certificates[${index}]`;
+    const read = readPemSource(entry, path, ctx);
+    if (!read.ok) {
+      problems.push(read.error);
+      return;
+    }
+    const parsed = parseTrustStorePem(read.value.text);
+    if (!parsed.ok) {
+      const where = entry.file !== undefined ? `certificate file ${JSON.stringify(entry.file)}: ` : '';
+      problems.push({ path: read.value.field, message: `${where}${parsed.error}` });
+      return;
+    }
+    for (const certificate of parsed.value) {
+      // The same root listed twice (e.g. in two files) is harmless; keep one.
+      if (!certificates.some((known) => known.der.equals(certificate.der))) certificates.push(certificate);
+    }
+  });
+  if (certificates.length > MAX_TRUST_STORE_CERTIFICATES) {
+    problems.push({ path: `${store}.certificates`, message: `the trust store holds ${certificates.length} certificates; at most ${MAX_TRUST_STORE_CERTIFICATES} are allowed` });
+  }
+  return certificates;
 }

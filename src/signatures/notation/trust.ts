@@ -26,10 +26,28 @@ export interface NotationTrustStore {
   readonly certificates: readonly Certificate[];
 }
 
+/** Roots of time-stamping authorities (Notation's trust store type `tsa`). */
+export interface NotationTsaTrustStore {
+  readonly name: string;
+  readonly certificates: readonly Certificate[];
+}
+
+/**
+ * When an RFC 3161 timestamp decides the time a notary.x509 chain must have been valid at
+ * (Notation's `verifyTimestamp`): `always` — whenever a tsa trust store is configured, and the
+ * signature must then carry a timestamp; `afterCertExpiry` — only once a chain certificate has
+ * expired (until then the chain must be valid now, and a timestamp is not needed).
+ */
+export type VerifyTimestamp = 'always' | 'afterCertExpiry';
+
 export interface NotationTrustPolicy {
   readonly trustStore: NotationTrustStore;
   readonly trustedIdentities: TrustedIdentities;
   readonly level: VerificationLevel;
+  /** Without it, timestamps are ignored and a notary.x509 chain must be valid now (as in Notation). */
+  readonly tsaTrustStore?: NotationTsaTrustStore;
+  /** Default `always`. */
+  readonly verifyTimestamp?: VerifyTimestamp;
 }
 
 // A trust store is a handful of roots; the cap keeps a mistaken bundle (a whole OS store) out.

@@ -13,6 +13,7 @@ import { algorithmForKey, checkChain, describeKey, validityProblem, type Certifi
 import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, UNDERSTOOD_CRITICAL, isBase64Url, parseJwsEnvelope, parseTargetArtifact, type JwsEnvelope } from './envelope.js';
 import { isSubjectSubset, subjectAttributes } from './identity.js';
 import type { NotationTrustPolicy } from './trust.js';
+import { verifyTimestampToken } from './timestamp.js';
 
 /** The manifest being admitted, as the registry describes it; the signed payload must name exactly this. */
 export interface NotationTarget {
@@ -107,19 +108,17 @@ async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnve
   // ---- time: certificate validity (authentic timestamp) and expiry ----
   const enforceTime = policy.level === 'strict';
   const header = jws.header;
+  let timestamped = false;
   if (enforceTime) {
-    const problem =
-      header.signingScheme === 'notary.x509.signingAuthority'
-        ? validityProblem(jws.chain, header.authenticSigningTime!, 'the authentic signing time')
-        : // Without a trusted timestamp (Signet does not verify RFC 3161 countersignatures) the chain must be valid now.
-          validityProblem(jws.chain, input.now, 'now');
-    if (problem !== undefined) return invalid('BAD_SIGNATURE', `${where}: ${problem}`, failedSigner);
+    const time = await authenticTime(jws, policy, input.now);
+    if (time.problem !== undefined) return invalid(time.problem.reason, `${where}: ${time.problem.detail}`, failedSigner);
+    timestamped = time.timestamped;
     if (header.expiry !== undefined && input.now.getTime() >= header.expiry.getTime()) {
       return invalid('BAD_SIGNATURE', `${where}: signature expired at ${header.expiry.toISOString()}; sign the image again`, failedSigner);
     }
   }
 
-  const validUntil = enforceTime ? validUntilOf(jws, input.now) : undefined;
+  const validUntil = enforceTime ? validUntilOf(jws, input.now, timestamped) : undefined;
   return {
     status: 'valid',
     system: 'notation',
@@ -172,12 +171,64 @@ function authenticity(jws: JwsEnvelope, policy: NotationTrustPolicy): { problem:
   };
 }
 
-/** For notary.x509 at strict level: nothing counts after the signature expiry or any chain certificate's notAfter. */
-function validUntilOf(jws: JwsEnvelope, now: Date): string | undefined {
+interface TimeOutcome {
+  readonly problem: { readonly reason: InvalidSignatureReason; readonly detail: string } | undefined;
+  /** The chain was judged at a verified RFC 3161 time rather than now. */
+  readonly timestamped: boolean;
+}
+
+/**
+ * Notation's "authentic timestamp" step. notary.x509.signingAuthority: the chain must have been
+ * valid at the authentic signing time. notary.x509: with no tsa trust store, or with
+ * `afterCertExpiry` while the chain is still valid, the chain must be valid now and a timestamp is
+ * not looked at; otherwise the signature must carry a timestamp from a trusted TSA, and the
+ * chain must have been valid over the whole interval the timestamp's accuracy allows.
+ */
+async function authenticTime(jws: JwsEnvelope, policy: NotationTrustPolicy, now: Date): Promise<TimeOutcome> {
+  const chain = jws.chain;
+  if (jws.header.signingScheme === 'notary.x509.signingAuthority') {
+    const problem = validityProblem(chain, jws.header.authenticSigningTime!, 'the authentic signing time');
+    return { problem: problem === undefined ? undefined : { reason: 'BAD_SIGNATURE', detail: problem }, timestamped: false };
+  }
+  const tsa = policy.tsaTrustStore;
+  const mode = policy.verifyTimestamp ?? 'always';
+  const expired = chain.some((certificate) => now.getTime() > certificate.notAfter.getTime());
+  if (tsa === undefined || (mode === 'afterCertExpiry' && !expired)) {
+    const problem = validityProblem(chain, now, 'now');
+    if (problem === undefined) return { problem: undefined, timestamped: false };
+    const note =
+      jws.timestampToken === undefined
+        ? '; the signature carries no RFC 3161 timestamp'
+        : '; its RFC 3161 timestamp is not used because the policy names no tsaTrustStore';
+    return { problem: { reason: 'BAD_SIGNATURE', detail: `${problem}${note}` }, timestamped: false };
+  }
+  if (jws.timestampToken === undefined) {
+    const why = expired
+      ? `${validityProblem(chain, now, 'now') ?? 'a certificate of the chain has expired'}, and the signature carries no RFC 3161 timestamp to show it was made while the chain was valid`
+      : `the policy requires an RFC 3161 timestamp from the tsa trust store ${tsa.name} (verifyTimestamp: ${mode}), but the signature carries none`;
+    return { problem: { reason: 'TIMESTAMP_INVALID', detail: why }, timestamped: false };
+  }
+  const stamp = await verifyTimestampToken(jws.timestampToken, Buffer.from(jws.jws.signature, 'base64url'), tsa.certificates, tsa.name);
+  if (!stamp.ok) return { problem: { reason: 'TIMESTAMP_INVALID', detail: `the RFC 3161 timestamp ${stamp.error}` }, timestamped: false };
+  const { earliest, latest, genTime } = stamp.value;
+  const stamped = `the RFC 3161 timestamp ${genTime.toISOString()}${latest.getTime() > genTime.getTime() ? ` (±${latest.getTime() - genTime.getTime()} ms)` : ''}`;
+  for (const certificate of chain) {
+    if (earliest.getTime() < certificate.notBefore.getTime()) {
+      return { problem: { reason: 'TIMESTAMP_INVALID', detail: `${stamped} may be before certificate ${certificate.displayName} is valid (from ${certificate.notBefore.toISOString()})` }, timestamped: false };
+    }
+    if (latest.getTime() > certificate.notAfter.getTime()) {
+      return { problem: { reason: 'TIMESTAMP_INVALID', detail: `${stamped} may be after certificate ${certificate.displayName} expired (at ${certificate.notAfter.toISOString()})` }, timestamped: false };
+    }
+  }
+  return { problem: undefined, timestamped: true };
+}
+
+/** At strict level: nothing counts after the signature expiry or, for a notary.x509 chain judged now, any chain certificate's notAfter. */
+function validUntilOf(jws: JwsEnvelope, now: Date, timestamped: boolean): string | undefined {
   const limits: number[] = [];
   if (jws.header.expiry !== undefined) limits.push(jws.header.expiry.getTime());
-  // A signing authority vouched for the signing time; later expiry of its certificates does not matter.
-  if (jws.header.signingScheme === 'notary.x509') limits.push(...jws.chain.map((certificate) => certificate.notAfter.getTime()));
+  // A signing authority or a TSA vouched for the signing time; later expiry of the chain does not matter.
+  if (jws.header.signingScheme === 'notary.x509' && !timestamped) limits.push(...jws.chain.map((certificate) => certificate.notAfter.getTime()));
   if (limits.length === 0) return undefined;
   const until = Math.min(...limits);
   return until > now.getTime() ? new Date(until).toISOString() : undefined;

@@ -147,8 +147,9 @@ describe('notation-go conformance samples', () => {
     const check = await verifyOne(sample('jwsWithTimestamp.sig.json'), policy(), target);
     expect(check).toMatchObject({ status: 'invalid', reason: 'UNTRUSTED_SIGNER', detail: expect.stringContaining('signed by CN=alpine') });
 
-    // Trusting that self-signed certificate itself makes the one-certificate chain valid (the RFC 3161
-    // countersignature is not evaluated; the certificate is valid now, which is what strict then needs).
+    // Trusting that self-signed certificate itself makes the one-certificate chain valid (without a tsa
+    // trust store the RFC 3161 countersignature is not used; the certificate is valid now, which is what
+    // strict then needs). timestamp-conformance.test.ts judges it with the TSA trust store.
     const envelope = JSON.parse(sample('jwsWithTimestamp.sig.json').toString('utf8')) as { header: { x5c: string[] } };
     const alpine = new X509Certificate(Buffer.from(envelope.header.x5c[0]!, 'base64'));
     const certificates = parseTrustStorePem(alpine.toString());

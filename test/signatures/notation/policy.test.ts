@@ -34,6 +34,10 @@ describe('notationVerifierSchema', () => {
       'inline pem, a name, subjects and a level',
       { type: 'notation', trustStore: { type: 'signingAuthority', name: 'acme-sa', certificates: [{ pem: ROOT_PEM }] }, trustedIdentities: ['x509.subject: C=US, ST=WA, O=Notary'], level: 'permissive' },
     ],
+    [
+      'a tsa trust store and verifyTimestamp',
+      { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], tsaTrustStore: { name: 'stamps', certificates: [{ file: 'tsa.pem' }] }, verifyTimestamp: 'afterCertExpiry' },
+    ],
   ])('accepts %s', (_what, document) => {
     expect(validate(document)).toBe(true);
   });
@@ -45,6 +49,8 @@ describe('notationVerifierSchema', () => {
     ['no certificates', { type: 'notation', trustStore: { type: 'ca', certificates: [] }, trustedIdentities: ['*'] }, '/trustStore/certificates'],
     ['level skip', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], level: 'skip' }, '/level'],
     ['an unknown field', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], keys: ['x'] }, 'additionalProperties'],
+    ['verifyTimestamp never', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], verifyTimestamp: 'never' }, '/verifyTimestamp'],
+    ['a tsa store without certificates', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], tsaTrustStore: { name: 'x' } }, 'certificates'],
     ['a bad store name', { type: 'notation', trustStore: { type: 'ca', name: 'no spaces', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'] }, '/trustStore/name'],
   ])('refuses %s', (_what, document, where) => {
     expect(validate(document)).toBe(false);
@@ -121,6 +127,19 @@ describe('compileNotationVerifier', () => {
         { path: 'trustStore.certificates[4]', message: 'give exactly one of file or pem' },
         { path: 'trustedIdentities[0]', message: 'the subject must name at least C, ST and O (missing C, ST, O), so that it cannot match unrelated certificates' },
       ],
+    });
+  });
+
+  test('a tsa trust store: its roots, its name (default tsa) and verifyTimestamp (default always); its problems have its path', () => {
+    expect(compileNotationVerifier(document(), context)).toMatchObject({ ok: true, value: { verifyTimestamp: 'always' } });
+    expect(compileNotationVerifier(document(), context)).not.toHaveProperty('value.tsaTrustStore');
+    expect(compileNotationVerifier(document({ tsaTrustStore: { certificates: [{ file: 'truststore/wabbit-networks.io.crt' }] }, verifyTimestamp: 'afterCertExpiry' }), context)).toMatchObject({
+      ok: true,
+      value: { tsaTrustStore: { name: 'tsa', certificates: [{ displayName: 'CN=wabbit-networks.io' }] }, verifyTimestamp: 'afterCertExpiry' },
+    });
+    expect(compileNotationVerifier(document({ tsaTrustStore: { name: 'stamps', certificates: [{ pem: certificateFromSample() }] } }), context)).toMatchObject({
+      ok: false,
+      error: [{ path: 'tsaTrustStore.certificates[0].pem', message: expect.stringContaining('is not self-signed') }],
     });
   });
 

@@ -370,7 +370,7 @@ describe('time and levels', () => {
       status: 'invalid',
       system: 'notation',
       reason: 'BAD_SIGNATURE',
-      detail: 'Notation signature sha256:test: certificate CN=old expired at 2024-01-01T00:00:00.000Z, before now (2025-06-01T12:00:00.000Z)',
+      detail: 'Notation signature sha256:test: certificate CN=old expired at 2024-01-01T00:00:00.000Z, before now (2025-06-01T12:00:00.000Z); the signature carries no RFC 3161 timestamp',
       signer: 'test-ca (CN=old)',
     });
     const permissive = await verifyOne(bytes, trustPolicy([pki.root], { level: 'permissive' }));
