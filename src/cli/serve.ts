@@ -1,14 +1,14 @@
 // `signet serve`: run the webhook. With --local (or no TLS files) it makes its own CA for trying
 // things on a laptop; in a cluster the chart gives it certificate files.
 import { parseArgs } from 'node:util';
-import { startServer } from '../server/serve.js';
+import { HURRY_MS, startServer } from '../server/serve.js';
 import type { TrustSourceConfig } from '../trust/source.js';
 import { EXIT_OK, UsageError, type CliIO } from './io.js';
 import { REGISTRY_FLAGS, registryOptions } from './registry-options.js';
 
 export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DIR | --kube --namespace NS [--tenants] [--events] [--pull-secrets] [--warm-up] [--kubeconfig FILE])
                     [--tls-cert FILE --tls-key FILE | --local]
-                    [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304]
+                    [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304] [--drain-period 5s]
                     [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
                     [--registry-qps 50] [--registry-burst 100] [--registry-concurrency 16]
 Trust: a policy file; a mounted ConfigMap directory (policy.yaml plus key files); or ConfigMaps labelled
@@ -17,7 +17,13 @@ Environment: SIGNET_POLICY, POD_NAMESPACE, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGN
 Without TLS files, a CA and certificate for localhost are generated into --local-dir (default .signet-local).
 Registry politeness, per registry host: at most --registry-concurrency requests in flight (up to 1000 more wait
 in line; beyond that a lookup fails RATE_LIMITED at once), and a request rate of --registry-qps with bursts of
---registry-burst. A 429 pauses every request to that host until its Retry-After has passed.`;
+--registry-burst. A 429 pauses every request to that host until its Retry-After has passed.
+A body over --body-limit gets 413 once it has been read (up to 4 times the limit, at least 64 MiB, within
+--timeout-seconds; beyond that the connection is cut); a body naming a member twice in one object gets 400.
+On SIGTERM or SIGINT: /readyz answers 503 at once while reviews are still served for --drain-period (a duration
+such as 5s or 500ms, or seconds; 0 for none), each response asking its client to reconnect elsewhere; then no new
+connections, in-flight reviews finish (within --timeout-seconds), exit 0. A second signal ends the drain at once
+and gives in-flight reviews at most 1 s.`;
 
 export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
@@ -40,6 +46,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       port: { type: 'string' },
       'timeout-seconds': { type: 'string', default: '10' },
       'body-limit': { type: 'string', default: String(4 * 1024 * 1024) },
+      'drain-period': { type: 'string', default: '5s' },
       'reload-interval': { type: 'string', default: '5' },
       'tag-ttl': { type: 'string', default: '30' },
       'verdict-ttl': { type: 'string', default: '600' },
@@ -74,6 +81,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   const timeoutSeconds = number(values['timeout-seconds'], '--timeout-seconds', 1, 30);
   const port = integer(values.port ?? io.env['SIGNET_PORT'] ?? '8443', '--port', 0, 65535);
+  const drainMs = duration(values['drain-period'], '--drain-period', 300);
   const host = values.host ?? (cert ? '0.0.0.0' : '127.0.0.1');
   const concurrency = integer(values['registry-concurrency'], '--registry-concurrency', 1, 1024);
   const politeness = {
@@ -105,15 +113,38 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       negativeTtlMs: number(values['negative-ttl'], '--negative-ttl', 0.001, 3600) * 1000,
     },
   });
+  let onSignal: ((signal: string) => void) | undefined;
   await new Promise<void>((resolveStop) => {
-    const stop = (signal: string): void => {
-      io.stderr(`signet: ${signal} received, finishing in-flight reviews\n`);
-      void server.close().then(resolveStop);
+    let received = 0;
+    onSignal = (signal: string): void => {
+      received++;
+      if (received === 1) {
+        io.stderr(`signet: ${signal} received, finishing in-flight reviews after a drain of ${drainMs} ms (not ready, still serving)\n`);
+        void server.shutdown(drainMs).then(resolveStop);
+      } else if (received === 2) {
+        io.stderr(`signet: ${signal} received again, stopping now: in-flight reviews get at most 1 s\n`);
+        server.hurry();
+        // What may still hold the process after that (a registry connection to a stalled server, closed
+        // gracefully for up to 2 s) does not keep it from ending.
+        setTimeout(() => process.exit(EXIT_OK), HURRY_MS + 1000).unref();
+      }
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
+  if (onSignal) {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+  }
   return EXIT_OK;
+}
+
+/** A duration flag: `5s`, `500ms` or a number of seconds; from 0 to maxSeconds. In ms. */
+function duration(raw: string, flag: string, maxSeconds: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw);
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : NaN;
+  if (!Number.isFinite(ms) || ms > maxSeconds * 1000) throw new UsageError(`${flag} must be a duration from 0s to ${maxSeconds}s such as 5s or 500ms, got "${raw}"`);
+  return Math.round(ms);
 }
 
 function number(raw: string, flag: string, min: number, max: number): number {

@@ -36,6 +36,12 @@ export interface AppOptions {
   readonly bodyDiscardBytes?: number;
   /** How long a body may take to arrive (default: the timeout, after which the API server has given up). */
   readonly bodyReadMs?: number;
+  /**
+   * True once the process is shutting down: /readyz answers 503 and every response asks its client to
+   * close the connection (a kept-alive connection would keep reaching this replica after the
+   * Service's endpoints moved on); admission is still served.
+   */
+  readonly draining?: () => boolean;
   readonly https?: HttpsServerOptions;
   /** The webhook's own namespace: never checked. */
   readonly ownNamespace?: string;
@@ -55,7 +61,9 @@ export function buildApp(o: AppOptions): FastifyInstance {
     // No per-request child logger: nothing logs per request, and making one cost time on every review.
     childLoggerFactory: (logger) => logger,
     bodyLimit: o.bodyLimitBytes,
-    return503OnClosing: true,
+    // While closing, a request that still arrives on an open connection is answered (with
+    // Connection: close), not refused with 503: a 503 is a failed admission for the API server.
+    return503OnClosing: false,
     ...(o.https ? { https: o.https } : {}),
   }) as unknown as FastifyInstance;
   acceptJsonBodies(app, {
@@ -63,6 +71,13 @@ export function buildApp(o: AppOptions): FastifyInstance {
     discardBytes: o.bodyDiscardBytes ?? defaultDiscardBytes(o.bodyLimitBytes),
     readMs: o.bodyReadMs ?? o.timeoutSeconds * 1000,
   });
+  const draining = o.draining;
+  if (draining) {
+    app.addHook('onRequest', (_req, reply, done) => {
+      if (draining()) void reply.header('connection', 'close');
+      done();
+    });
+  }
   // Found once per cached verdict (and policy) rather than per review.
   const verdictCounter = counterMemo((verdict: Verdict, policy: CompiledPolicy) =>
     o.metrics.imageVerdictCounter(verdict.outcome, verdict.outcome === 'denied' ? verdict.code : 'none', modeOf(policy, verdict)),
@@ -99,6 +114,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
+    if (draining?.()) return reply.code(503).send({ status: 'not ready', reason: 'shutting down' });
     const policy = o.policy();
     if (!policy) return reply.code(503).send({ status: 'not ready', reason: 'no policy loaded yet' });
     return { status: 'ready', policy: policy.name, version: policy.version };

@@ -1,5 +1,7 @@
 // Starts the webhook: TLS (files with rotation, or a generated local CA), the policy, the
-// registry client and the HTTPS listener; and stops it gracefully. The only place that listens.
+// registry client and the HTTPS listener; and stops it gracefully: a drain (not ready, still
+// serving, every connection told to close), then no new connections, then in-flight reviews
+// finished within the review timeout. The only place that listens.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { join, resolve } from 'node:path';
@@ -66,9 +68,22 @@ export interface RunningServer {
   readonly caPem: string | undefined;
   policy(): CompiledPolicy | undefined;
   trust(): CompiledTrust | undefined;
-  /** Stops accepting, lets in-flight reviews finish, then releases everything. */
+  /** Stops accepting, lets in-flight reviews finish (within the timeout), then releases everything. */
   close(): Promise<void>;
+  /**
+   * What a stop signal starts: not ready at once (/readyz 503) while admission is still served for
+   * `drainMs`, every response asking its client to close the connection so that it reconnects to
+   * another replica; then close(). Called again, it hurries.
+   */
+  shutdown(drainMs: number): Promise<void>;
+  /** Ends a drain under way at once and gives in-flight reviews at most HURRY_MS more. */
+  hurry(): void;
+  /** True from the start of shutdown() or close(). */
+  draining(): boolean;
 }
+
+/** In-flight reviews get this long after hurry() before their connections are cut. */
+export const HURRY_MS = 1000;
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const logging = startLogging(config);
@@ -81,7 +96,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const source = await startTrust(config, metrics, logger, kube.recorder, () => warming.warmUp?.schedule());
   const { registry, pipeline } = startPipeline(config, metrics);
   addStateGauges(metrics, { trustSourceHealthy: () => source.healthy(), registryWaiting: () => registry.waiting(), cacheSizes: () => pipeline.size });
-  const app = buildApp(appOptions(config, { ...logging, metrics, source, registry, pipeline, ...kube, tls: tls.material }));
+  const stopping = new Stopping();
+  const app = buildApp(appOptions(config, { ...logging, metrics, source, registry, pipeline, ...kube, tls: tls.material, draining: () => stopping.draining }));
   const tlsWatcher = watchServingCertificate(config, tls.material, app, logger);
   const warmUp = (warming.warmUp = await startWarmUp(config, source, pipeline, logger));
 
@@ -93,6 +109,18 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   logger.info({ url }, 'signet is serving');
 
   let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    stopping.draining = true;
+    return (closing ??= closeServer(config, { ...logging, app, source, registry, tlsWatcher, warmUp, recorder: kube.recorder, stopping }));
+  };
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = async (drainMs: number): Promise<void> => {
+    stopping.draining = true;
+    logger.info({ drainMs }, 'shutting down: not ready; serving on for the drain period');
+    await stopping.drain(drainMs);
+    logger.info('drain period over: accepting no new connections; finishing in-flight reviews');
+    await close();
+  };
   return {
     app,
     url,
@@ -101,8 +129,55 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     caPem: tls.caPem,
     policy: () => source.current()?.cluster,
     trust: () => source.current(),
-    close: () => (closing ??= closeServer(config, { ...logging, app, source, registry, tlsWatcher, warmUp, recorder: kube.recorder })),
+    close,
+    shutdown: (drainMs) => {
+      if (shuttingDown) stopping.hurry();
+      return (shuttingDown ??= shutdown(drainMs));
+    },
+    hurry: () => stopping.hurry(),
+    draining: () => stopping.draining,
   };
+}
+
+/** The state of a stop: draining, the drain's end, and the cut of connections left at the end. */
+class Stopping {
+  draining = false;
+  private hurried = false;
+  private endDrain: (() => void) | undefined;
+  private cut: { readonly server: HttpsServer; timer: NodeJS.Timeout } | undefined;
+
+  /** Resolves after `ms`, or at once when hurried. */
+  drain(ms: number): Promise<void> {
+    if (this.hurried || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Cuts the connections still open after `ms` (HURRY_MS if hurried). */
+  cutAfter(server: HttpsServer, ms: number): void {
+    const timer = setTimeout(() => server.closeAllConnections(), this.hurried ? Math.min(ms, HURRY_MS) : ms);
+    this.cut = { server, timer };
+  }
+
+  disarm(): void {
+    if (this.cut) clearTimeout(this.cut.timer);
+  }
+
+  hurry(): void {
+    if (this.hurried) return;
+    this.hurried = true;
+    this.endDrain?.();
+    if (this.cut) {
+      const { server } = this.cut;
+      clearTimeout(this.cut.timer);
+      this.cut.timer = setTimeout(() => server.closeAllConnections(), HURRY_MS);
+    }
+  }
 }
 
 interface Logging {
@@ -200,6 +275,7 @@ function startPipeline(config: ServeConfig, metrics: Metrics): { registry: Regis
 }
 
 interface AppParts extends Logging, KubeClients {
+  readonly draining: () => boolean;
   readonly metrics: Metrics;
   readonly source: RunningTrustSource;
   readonly registry: RegistryClient;
@@ -240,6 +316,7 @@ function appOptions(config: ServeConfig, p: AppParts): AppOptions {
     bodyLimitBytes: config.bodyLimitBytes,
     ...(config.bodyDiscardBytes !== undefined ? { bodyDiscardBytes: config.bodyDiscardBytes } : {}),
     ...(config.bodyReadMs !== undefined ? { bodyReadMs: config.bodyReadMs } : {}),
+    draining: p.draining,
     https: httpsOptions(p.tls.cert, p.tls.key),
   };
 }
@@ -300,22 +377,24 @@ interface ClosingParts extends Logging {
   readonly tlsWatcher: TlsWatcher | undefined;
   readonly warmUp: WarmUp | undefined;
   readonly recorder: EventRecorder | undefined;
+  readonly stopping: Stopping;
 }
 
 async function closeServer(config: ServeConfig, p: ClosingParts): Promise<void> {
   p.tlsWatcher?.stop();
   p.warmUp?.stop();
   await p.source.stop();
-  // Connections that finish a review while we close become idle keep-alive sockets; shut those
-  // as they appear, and after the longest possible review cut whatever is left.
+  // Responses now carry Connection: close, so connections end after their review; a connection
+  // that was idle is shut as soon as it is (a sweep, since more become idle as reviews finish), and
+  // after the longest possible review (or HURRY_MS once hurried) whatever is left is cut.
   const server = p.app.server as unknown as HttpsServer;
   const sweep = setInterval(() => server.closeIdleConnections(), 100);
-  const cutoff = setTimeout(() => server.closeAllConnections(), config.timeoutSeconds * 1000 + 1000);
+  p.stopping.cutAfter(server, config.timeoutSeconds * 1000 + 1000);
   try {
     await p.app.close();
   } finally {
     clearInterval(sweep);
-    clearTimeout(cutoff);
+    p.stopping.disarm();
   }
   try {
     await p.registry.close();
