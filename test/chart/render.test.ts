@@ -128,7 +128,8 @@ describeHelm('chart rendered with default values (helm template)', () => {
   it('drains before SIGTERM and gives in-flight reviews their whole timeout before SIGKILL', async () => {
     const sleep = at(container(rendered), 'lifecycle', 'preStop', 'sleep', 'seconds');
     expect(sleep).toBe(5);
-    expect(at(podSpec(rendered), 'terminationGracePeriodSeconds')).toBe(5 + 10 + 5);
+    // preStop sleep + the drain after SIGTERM (--drain-period's default) + the review timeout + a margin.
+    expect(at(podSpec(rendered), 'terminationGracePeriodSeconds')).toBe(5 + 5 + 10 + 5);
   });
 
   it('starts `signet serve` with trust from the API, its namespace, the mounted certificate and the webhook timeout', async () => {
@@ -235,7 +236,7 @@ describeHelm('chart options (helm template)', () => {
     const rendered = await renderChart({ values: { webhook: { timeoutSeconds: 30 } } });
     for (const kind of WEBHOOK_KINDS) expect(at(webhookOf(rendered, kind), 'timeoutSeconds')).toBe(30);
     expect(args(rendered)).toContain('--timeout-seconds=30');
-    expect(at(podSpec(rendered), 'terminationGracePeriodSeconds')).toBe(40);
+    expect(at(podSpec(rendered), 'terminationGracePeriodSeconds')).toBe(45);
   });
 
   it('failurePolicy, exempt namespaces, extra selector expressions and match conditions reach both webhooks', async () => {
@@ -317,7 +318,7 @@ const LIST_PODS = { apiGroups: [''], resources: ['pods'], verbs: ['list'] };
     expect(at(findObject(rendered, 'ConfigMap', 'signet-registry-ca'), 'data')).toEqual({ 'ca.crt': bundle });
     expect(args(rendered)).toEqual(expect.arrayContaining(['--ca-file=/etc/signet/registry-ca/ca.crt', '--insecure-registry=localhost:5000']));
     expect(JSON.stringify(at(container(rendered), 'env'))).not.toContain('SIGNET_REGISTRIES');
-    expect(at(podSpec(rendered), 'volumes')).toContainEqual({ name: 'registry-ca', configMap: { name: 'signet-registry-ca' } });
+    expect(at(podSpec(rendered), 'volumes')).toContainEqual({ name: 'registry-ca', configMap: { name: 'signet-registry-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
   });
 
   it('NetworkPolicy admits only the webhook port, and restricts egress only when egress rules are given', async () => {

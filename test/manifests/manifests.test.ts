@@ -79,7 +79,8 @@ describe('manifests/ (plain kubectl install)', () => {
     expect(at(container, 'args')).toContain(`--timeout-seconds=${String(webhookValues['timeoutSeconds'])}`);
     expect(at(container, 'args')).toContain(`--port=${String(values['containerPort'])}`);
     expect(at(container, 'lifecycle', 'preStop', 'sleep', 'seconds')).toBe(values['preStopSleepSeconds']);
-    expect(at(pod, 'terminationGracePeriodSeconds')).toBe((values['preStopSleepSeconds'] as number) + (webhookValues['timeoutSeconds'] as number) + 5);
+    // preStop sleep + the drain (--drain-period's default, 5) + the review timeout + a margin.
+    expect(at(pod, 'terminationGracePeriodSeconds')).toBe((values['preStopSleepSeconds'] as number) + 5 + (webhookValues['timeoutSeconds'] as number) + 5);
     expect(at(one('PodDisruptionBudget'), 'spec', 'maxUnavailable')).toBe(at(values, 'podDisruptionBudget', 'maxUnavailable'));
     expect(at(one('Service'), 'spec', 'ports', 0, 'port')).toBe(at(values, 'service', 'port'));
 

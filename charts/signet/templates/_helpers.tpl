@@ -84,11 +84,12 @@ service account never creates workloads; skipping it means Signet can never wait
 {{- end -}}
 
 {{/*
-Grace period: the preStop sleep, then in-flight reviews finish (at most timeoutSeconds), plus a margin
-for the process to exit before the kubelet sends SIGKILL.
+Grace period: the preStop sleep, then Signet's drain after SIGTERM (--drain-period, 5 s by default:
+still serving, connections told to close), then in-flight reviews finish (at most timeoutSeconds),
+plus a margin for the process to exit before the kubelet sends SIGKILL.
 */}}
 {{- define "signet.terminationGracePeriodSeconds" -}}
-{{- add .Values.preStopSleepSeconds .Values.webhook.timeoutSeconds 5 -}}
+{{- add .Values.preStopSleepSeconds 5 .Values.webhook.timeoutSeconds 5 -}}
 {{- end -}}
 
 {{/*
