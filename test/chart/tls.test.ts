@@ -126,6 +126,46 @@ describeHelm('chart-generated TLS (helm template; upgrades rendered against a cl
     expect(await withCluster(foreignKey, (cluster) => renderError({ cluster, isUpgrade: true }))).toMatch(/error calling genSignedCert: error creating certificate: x509: provided PrivateKey doesn't match parent's PublicKey/);
   });
 
+  it('records the serving certificate’s expiry in signet.dev/not-after, matching the certificate', async () => {
+    const notAfter = findObject(first, 'Secret', 'signet-tls').metadata.annotations?.['signet.dev/not-after'];
+    expect(notAfter).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const leaf = pem(secretData(first, 'signet-tls')['tls.crt']!);
+    expect(Math.abs(Date.parse(notAfter!) - Date.parse(leaf.validTo))).toBeLessThanOrEqual(60_000);
+  });
+
+  it.each([
+    ['within tls.renewBeforeDays of its expiry', (secret: SecretObject) => (secret.metadata.annotations['signet.dev/not-after'] = new Date(Date.now() + 10 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'))],
+    ['past its expiry', (secret: SecretObject) => (secret.metadata.annotations['signet.dev/not-after'] = '2020-01-01T00:00:00Z')],
+    ['with no recorded expiry (made by an older chart)', (secret: SecretObject) => delete secret.metadata.annotations['signet.dev/not-after']],
+  ])('renews the serving certificate on upgrade when it is %s, from the kept CA, so caBundle does not change', async (_when, age) => {
+    const renewed = await upgrade(installed(first, undefined, (name, secret) => (name === 'signet-tls' ? void age(secret) : undefined)));
+    expect(caBundles(renewed)).toEqual(caBundles(first));
+    const tls = secretData(renewed, 'signet-tls');
+    expect(tls['tls.crt']).not.toBe(secretData(first, 'signet-tls')['tls.crt']);
+    expect(tls['tls.key']).not.toBe(secretData(first, 'signet-tls')['tls.key']);
+    const leaf = pem(tls['tls.crt']!);
+    expect(leaf.checkIssued(pem(secretData(first, 'signet-ca')['tls.crt']!))).toBe(true);
+    expect(days(leaf)).toBe(3650);
+    expect(Date.parse(findObject(renewed, 'Secret', 'signet-tls').metadata.annotations?.['signet.dev/not-after'] ?? '')).toBeGreaterThan(Date.now() + 3649 * 86_400_000);
+  });
+
+  it('keeps a serving certificate that expires after tls.renewBeforeDays', async () => {
+    const notDue = installed(first, undefined, (name, secret) => {
+      if (name === 'signet-tls') secret.metadata.annotations['signet.dev/not-after'] = new Date(Date.now() + 40 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    });
+    const kept = await upgrade(notDue, { values: { tls: { renewBeforeDays: 30 } } });
+    expect(secretData(kept, 'signet-tls')['tls.crt']).toBe(secretData(first, 'signet-tls')['tls.crt']);
+    const due = await upgrade(notDue, { values: { tls: { renewBeforeDays: 45 } } });
+    expect(secretData(due, 'signet-tls')['tls.crt']).not.toBe(secretData(first, 'signet-tls')['tls.crt']);
+  });
+
+  it.each([
+    [{ certValidityDays: 30, renewBeforeDays: 30 }, 'tls.renewBeforeDays (30) must be less than tls.certValidityDays (30): every upgrade would issue a new certificate'],
+    [{ caValidityDays: 365, certValidityDays: 397 }, 'tls.certValidityDays (397) must not exceed tls.caValidityDays (365): the certificate would outlive the CA that vouches for it'],
+  ])('refuses TLS lifetimes %j that cannot work', async (tls, message) => {
+    expect(await renderError({ values: { tls } })).toContain(message);
+  });
+
   it('uses the configured lifetimes', async () => {
     const rendered = await renderChart({ values: { tls: { caValidityDays: 7300, certValidityDays: 397 } } });
     expect(days(pem(secretData(rendered, 'signet-ca')['tls.crt']!))).toBe(7300);

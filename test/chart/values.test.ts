@@ -9,7 +9,9 @@ import { schemaProblems } from './support/k8s-validate.js';
 
 function templatesText(): { file: string; text: string }[] {
   const dir = join(CHART_DIR, 'templates');
-  return readdirSync(dir).map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.(yaml|tpl|txt)$/.test(file))
+    .map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
 }
 
 /** Every `.Values.a.b` (and `$.Values.a.b`) written in a template. */
