@@ -1,6 +1,6 @@
 // Chart.yaml: what `helm lint` and `helm package` check first, and what the chart promises about versions.
 import { readFileSync } from 'node:fs';
-import { readChartYaml } from './support/helm.js';
+import { describeHelm, readChartYaml, runHelm, CHART_DIR } from './support/helm.js';
 
 // Semantic Versioning 2.0.0 (semver.org), which Helm requires for `version`.
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
@@ -28,5 +28,20 @@ describe('charts/signet/Chart.yaml', () => {
 
   it('rejects a version that is not SemVer (the pattern is not vacuous)', () => {
     for (const bad of ['1.0', 'v1.0.0', '01.0.0', '1.0.0-']) expect(bad).not.toMatch(SEMVER);
+  });
+});
+
+describeHelm('charts/signet/Chart.yaml read by the real Helm', () => {
+  it('renders for Kubernetes 1.30 and is refused for 1.29, with the reason', async () => {
+    expect((await runHelm(['template', 'signet', CHART_DIR, '--kube-version', '1.30.0'])).ok).toBe(true);
+    const old = await runHelm(['template', 'signet', CHART_DIR, '--kube-version', '1.29.0']);
+    expect(old.ok).toBe(false);
+    expect(old.stderr).toContain('chart requires kubeVersion: >=1.30.0-0 which is incompatible with Kubernetes v1.29.0');
+  });
+
+  it('helm show chart reads the version Chart.yaml declares', async () => {
+    const out = await runHelm(['show', 'chart', CHART_DIR]);
+    expect(out.ok).toBe(true);
+    expect(out.stdout).toContain(`version: ${String(readChartYaml()['version'])}`);
   });
 });

@@ -450,6 +450,8 @@ const LIST_PODS = { apiGroups: [''], resources: ['pods'], verbs: ['list'] };
     const { notes } = await dryRunInstall();
     expect(notes).toContain('Exempt namespaces (never sent to Signet): signet, kube-system.');
     expect(notes).toContain('kubectl delete validatingwebhookconfiguration signet');
+    expect(notes).toContain('Then check that it denies: a dry-run pod naming registry.invalid/signet/helm-test:unsigned in namespace default:\n  helm test signet -n signet\n');
+    expect((await dryRunInstall({ values: { tests: { enabled: false } } })).notes).not.toContain('helm test');
   });
 
   it('the trust ConfigMap template refuses a key file named policy.yaml even when schema validation is skipped', async () => {
