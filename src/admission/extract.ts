@@ -1,7 +1,10 @@
 // Finds every container image in an admitted object, with the field path and container name a
-// denial message needs. Knows where each workload kind keeps its pod template; nothing else.
+// denial message needs. Knows the workload kinds: their API group and resource, and where each keeps
+// its pod template; and whether a review's object is the kind its request says.
 
 import { isRecord } from '../util/is-record.js';
+import { quote } from '../util/quote.js';
+import type { AdmissionRequest } from './types.js';
 
 export type ContainerKind = 'container' | 'initContainer' | 'ephemeralContainer';
 
@@ -32,6 +35,48 @@ const POD_SPEC_PATH: Readonly<Record<string, readonly string[]>> = {
 };
 
 export const SUPPORTED_KINDS = Object.keys(POD_SPEC_PATH);
+
+/** The API group and resource of each kind Signet reads (any version: the pod template has not moved). */
+const KIND_HOME: Readonly<Record<string, { readonly group: string; readonly resource: string }>> = {
+  Pod: { group: '', resource: 'pods' },
+  ReplicationController: { group: '', resource: 'replicationcontrollers' },
+  Deployment: { group: 'apps', resource: 'deployments' },
+  StatefulSet: { group: 'apps', resource: 'statefulsets' },
+  DaemonSet: { group: 'apps', resource: 'daemonsets' },
+  ReplicaSet: { group: 'apps', resource: 'replicasets' },
+  Job: { group: 'batch', resource: 'jobs' },
+  CronJob: { group: 'batch', resource: 'cronjobs' },
+};
+
+/**
+ * Why a review of a kind Signet reads does not describe one object: request.kind in another API
+ * group than the kind's (a Pod is in the core group), request.resource another resource, or
+ * request.object / oldObject of another kind or apiVersion than request.kind (or without either).
+ * The API server never sends such a review; reading it would mean checking one object's images on
+ * behalf of another. Undefined when they agree, and for kinds Signet does not read.
+ */
+export function kindDisagreement(request: Pick<AdmissionRequest, 'kind' | 'resource' | 'object' | 'oldObject'>): string | undefined {
+  const { kind, resource } = request;
+  const home = KIND_HOME[kind.kind];
+  if (!home) return undefined;
+  if (kind.group !== home.group) return `request.kind is ${kind.kind} in ${group(kind.group)}, but ${kind.kind} is in ${group(home.group)}`;
+  if (resource.group !== home.group || resource.resource !== home.resource) {
+    return `request.kind is ${kind.kind} but request.resource is ${quote(resource.resource)} in ${group(resource.group)}, not ${home.resource} in ${group(home.group)}`;
+  }
+  const apiVersion = kind.group === '' ? kind.version : `${kind.group}/${kind.version}`;
+  for (const [field, object] of [['request.object', request.object], ['request.oldObject', request.oldObject]] as const) {
+    if (object === undefined) continue;
+    if (object['kind'] !== kind.kind) return `request.kind is ${kind.kind} but ${field} is ${object['kind'] === undefined ? 'of no kind' : `a ${quote(object['kind'])}`}`;
+    if (object['apiVersion'] !== apiVersion) {
+      return `request.kind is ${kind.kind} ${quote(apiVersion)} but ${field} has apiVersion ${object['apiVersion'] === undefined ? 'none' : quote(object['apiVersion'])}`;
+    }
+  }
+  return undefined;
+}
+
+function group(name: string): string {
+  return name === '' ? 'the core group ("")' : `group ${quote(name)}`;
+}
 
 const LISTS: readonly [string, ContainerKind][] = [
   ['initContainers', 'initContainer'],

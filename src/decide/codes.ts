@@ -70,8 +70,12 @@ export function isOutage(code: DenyCode): boolean {
 
 /**
  * Codes of a denial of a whole object before any image is checked (AdmissionDecision.reason, in the
- * decision log and metrics). The developer reads the object's message (no per-image line, no fix).
+ * decision log and metrics). The developer reads the object's message, which ends in the code's fix
+ * (objectFixFor in explain.ts), with no per-image line.
+ * - MALFORMED_OBJECT: the object's container images cannot be read, or it names too many.
+ * - KIND_MISMATCH: the review does not describe one object: request.kind, request.resource and the
+ *   object's own kind and apiVersion disagree (the API server never sends that).
  */
-export const OBJECT_DENY_CODES = ['MALFORMED_OBJECT'] as const;
+export const OBJECT_DENY_CODES = ['MALFORMED_OBJECT', 'KIND_MISMATCH'] as const;
 
 export type ObjectDenyCode = (typeof OBJECT_DENY_CODES)[number];

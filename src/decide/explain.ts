@@ -1,6 +1,6 @@
 // One line on how to fix each denial. Written for the developer whose deployment was refused:
 // it names the command to run or the person to ask, with the real image, rule and key names.
-import type { DenyCode } from './types.js';
+import type { DenyCode, ObjectDenyCode } from './types.js';
 
 export interface FixContext {
   /** The image as the developer wrote it. */
@@ -71,5 +71,15 @@ export function fixFor(code: DenyCode, c: FixContext): string {
       return `${c.registry ?? 'the registry'} returned something unusable; retry, and report it to the registry's operators if it persists`;
     case 'TIMEOUT':
       return `retry; if it keeps timing out, check the latency of ${c.registry ?? 'the registry'} from the webhook`;
+  }
+}
+
+/** The fix of a denial of a whole object (no image was checked). */
+export function objectFixFor(code: ObjectDenyCode): string {
+  switch (code) {
+    case 'MALFORMED_OBJECT':
+      return 'correct the pod spec: containers, initContainers and ephemeralContainers must be lists of containers with an image each; split an object that names more images than Signet checks in one';
+    case 'KIND_MISMATCH':
+      return 'the API server never sends this: send the object of the kind, API group and version that request.kind and request.resource name, and look for what rewrote the review on its way to Signet';
   }
 }

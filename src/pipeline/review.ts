@@ -1,7 +1,7 @@
 // AdmissionReview → decision: which images to check, all checked in parallel inside the time
 // budget, modes applied (enforce / warn / audit), and one response listing every failing container.
 import type { CompiledPolicy } from '../policy/types.js';
-import { changedImages, extractImages, podSpecOf, SUPPORTED_KINDS } from '../admission/extract.js';
+import { changedImages, extractImages, kindDisagreement, podSpecOf, SUPPORTED_KINDS } from '../admission/extract.js';
 import type { RegistryCredentials } from '../registry/types.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { AdmissionDecision } from '../admission/decision.js';
@@ -9,7 +9,7 @@ import type { ImageVerdict, ObjectDenyCode } from '../decide/types.js';
 import type { NamespaceScope } from '../policy/scope.js';
 import { clip, denialMessage, MAX_WARNING_CHARS, MAX_WARNINGS, type ContainerVerdict } from '../admission/message.js';
 import { startDeadline } from './deadline.js';
-import { fixFor } from '../decide/explain.js';
+import { fixFor, objectFixFor } from '../decide/explain.js';
 import { parseReference } from '../reference/parse.js';
 import { judge } from '../decide/modes.js';
 
@@ -63,6 +63,8 @@ export async function reviewAdmission(
     return allow('exempt', 'namespace exempt', [clip(`signet: namespace ${request.namespace} is exempt from image signature checks`, MAX_WARNING_CHARS)]);
   }
 
+  const disagreement = kindDisagreement(request);
+  if (disagreement !== undefined) return deny(request, object, 'KIND_MISMATCH', `${object}: ${disagreement}`);
   const extracted = extractImages(kind, request.object);
   if (!extracted.supported) {
     return deny(request, object, 'MALFORMED_OBJECT', `${object}: cannot read container images: ${extracted.why}`);
@@ -178,7 +180,8 @@ function decide(request: AdmissionRequest, object: string, policy: CompiledPolic
   };
 }
 
-function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode, message: string): AdmissionDecision {
+function deny(request: AdmissionRequest, object: string, reason: ObjectDenyCode, what: string): AdmissionDecision {
+  const message = `${what}. Fix: ${objectFixFor(reason)}`;
   return {
     response: { uid: request.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message, metadata: {} } },
     outcome: 'denied',

@@ -48,9 +48,13 @@ interface ImageCase {
 interface ObjectCase {
   /** The object to review. */
   object(): Record<string, unknown>;
+  /** request.kind of the review. */
   readonly kind: string;
-  /** The whole message the developer reads (object-level denials have no per-image line and no fix). */
-  message(): string;
+  /** The object as the message names it. */
+  readonly describes: string;
+  /** What is wrong: the message is `<object>: <reason>. Fix: <fix>` (no per-image line). */
+  readonly reason: string;
+  readonly fix: string;
 }
 
 const available = haveTools('docker-registry', 'skopeo');
@@ -323,7 +327,16 @@ rules:
         const spec = d['spec'] as Record<string, unknown>;
         return { ...d, spec: { ...spec, template: { spec: { containers: 'web' } } } };
       },
-      message: () => 'Deployment default/shop: cannot read container images: spec.template.spec.containers is not a list',
+      describes: 'Deployment default/shop',
+      reason: 'cannot read container images: spec.template.spec.containers is not a list',
+      fix: 'correct the pod spec: containers, initContainers and ephemeralContainers must be lists of containers with an image each; split an object that names more images than Signet checks in one',
+    },
+    KIND_MISMATCH: {
+      kind: 'Pod',
+      object: () => workload('Deployment', 'shop', 'default', { containers: [{ name: 'web', image: at('signed').reference }] }),
+      describes: 'Pod default/shop',
+      reason: 'request.kind is Pod but request.object is a "Deployment"',
+      fix: 'the API server never sends this: send the object of the kind, API group and version that request.kind and request.resource name, and look for what rewrote the review on its way to Signet',
     },
   };
 
@@ -377,19 +390,20 @@ rules:
     const row = OBJECT_CASES[code];
 
     test('the webhook review: the decision code, and the message kubectl shows', async () => {
+      const message = `${row.describes}: ${row.reason}. Fix: ${row.fix}`;
       const body = admissionReview({ kind: row.kind, name: 'shop', object: row.object() });
       const request = parseAdmissionReview(body);
       if (!request.ok) throw new Error(request.error);
       const policy = await loadPolicyFile(policyPath);
       if (!policy.ok) throw new Error(policy.error.message);
       const decision = await reviewAdmission(request.value, policy.value, () => Promise.reject(new Error('no image may be verified')), { budgetMs: 1000 }, { namespace: 'default', labels: undefined });
-      expect(decision).toMatchObject({ outcome: 'denied', reason: code, response: { allowed: false, status: { code: 403, message: row.message() } } });
+      expect(decision).toMatchObject({ outcome: 'denied', reason: code, response: { allowed: false, status: { code: 403, message } } });
 
       const file = join(dir, `review-${code}.json`);
       writeFileSync(file, JSON.stringify(body));
       const r = await signet(['review', file, '--policy', policyPath, ...net()]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`${row.message()}\n`);
+      expect(r.stderr).toBe(`${message}\n`);
     });
   });
 });

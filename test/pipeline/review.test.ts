@@ -2,6 +2,7 @@
 import { describeObject, reviewAdmission, timedOut, EXPIRY_WARNING_MS, MAX_DISTINCT_IMAGES, type ImageVerifier, type ReviewSettings } from '../../src/pipeline/review.js';
 import { modeFor, modeOf } from '../../src/decide/modes.js';
 import { isOutage } from '../../src/decide/codes.js';
+import { objectFixFor } from '../../src/decide/explain.js';
 import { parseAdmissionReview } from '../../src/admission/parse.js';
 import { loadPolicyText } from '../../src/policy/index.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
@@ -158,7 +159,7 @@ describe('what is reviewed at all', () => {
     expect(decision.response).toEqual({
       uid: expect.any(String),
       allowed: false,
-      status: { code: 403, reason: 'Forbidden', message: 'Pod default/web: cannot read container images: spec.containers is not a list', metadata: {} },
+      status: { code: 403, reason: 'Forbidden', message: `Pod default/web: cannot read container images: spec.containers is not a list. Fix: ${objectFixFor('MALFORMED_OBJECT')}`, metadata: {} },
     });
   });
 
@@ -168,7 +169,7 @@ describe('what is reviewed at all', () => {
     const object = workload('Pod', 'web', 'default', { containers: containers(many) });
     const decision = await reviewAdmission(parsed({ kind: 'Pod', object }), cluster, never, SETTINGS, SCOPE);
     expect(decision).toMatchObject({ outcome: 'denied', reason: 'MALFORMED_OBJECT' });
-    expect(decision.response.status?.message).toBe(`Pod default/web: names ${MAX_DISTINCT_IMAGES + 1} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per object`);
+    expect(decision.response.status?.message).toBe(`Pod default/web: names ${MAX_DISTINCT_IMAGES + 1} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per object. Fix: ${objectFixFor('MALFORMED_OBJECT')}`);
     expect(never.calls).toEqual([]);
     const repeated = workload('Pod', 'web', 'default', { containers: containers(Array.from({ length: 1000 }, () => 'r.example/strict/a:1')) });
     const v = verifier({ 'r.example/strict/a:1': allowed('r.example/strict/a:1') });

@@ -179,6 +179,35 @@ describe('a member named twice is refused with 400, naming it', () => {
   });
 });
 
+describe('request.kind and the object must agree', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await webhook();
+  });
+  afterAll(async () => hook.stop());
+
+  test('a Pod review whose object is a Deployment is denied KIND_MISMATCH, with the reason and the fix', async () => {
+    const body = admissionReview({ kind: 'Pod', name: 'web', object: workload('Deployment', 'web', 'default', { containers: [{ name: 'web', image: 'example.com/tools/app:1' }] }) });
+    const r = await hook.client.post('/validate', body);
+    expect(r.status).toBe(200);
+    const response = (r.json as { response: { allowed: boolean; status: { code: number; message: string } } }).response;
+    expect(response.allowed).toBe(false);
+    expect(response.status.code).toBe(403);
+    expect(response.status.message).toBe(
+      'Pod default/web: request.kind is Pod but request.object is a "Deployment". Fix: the API server never sends this: send the object of the kind, API group and version that request.kind and request.resource name, and look for what rewrote the review on its way to Signet',
+    );
+    const metrics = (await hook.client.get('/metrics')).text;
+    expect(metrics).toMatch(/signet_reviews_total\{endpoint="validate",outcome="denied",reason="KIND_MISMATCH"\} 1/);
+  });
+
+  test('a kind Signet does not read is allowed unchecked, whatever its object says', async () => {
+    const body = admissionReview({ kind: 'ConfigMap', name: 'web', object: workload('Pod', 'web', 'default', { containers: [{ name: 'web', image: 'unsigned.example/app:1' }] }) });
+    const r = await hook.client.post('/validate', body);
+    expect(r.status).toBe(200);
+    expect((r.json as { response: { allowed: boolean } }).response).toEqual({ uid: expect.any(String), allowed: true });
+  });
+});
+
 describe('over the limit: the client receives the 413', () => {
   let hook: TestWebhook;
   beforeAll(async () => {
