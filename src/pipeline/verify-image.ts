@@ -123,6 +123,9 @@ export async function verifyAtDigest(
   const outcomes: VerifierOutcome[] = [];
   let cosign: Result<CosignDiscovery, RegistryError> | undefined;
   for (const verifier of rule.verifiers) {
+    // Each entry's checks are CPU work of their own (the cosign entry verifies every layer with
+    // every key); a turn of the event loop in between lets health probes and other reviews through.
+    await nextTurn();
     switch (verifier.type) {
       case 'cosign': {
         cosign ??= await cosignSignatures();
@@ -183,6 +186,10 @@ export async function verifyAtDigest(
     if (!manifest.ok && manifest.error.code === 'NOT_FOUND') return registryDenial(image, pinned, rule, manifest.error, 'looking up the image');
   }
   return deny(image, pinned, rule, decision.code, decision.reason, decision.checks, decision.failing.map((i) => rule.verifiers[i]!));
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function distinctSigners(checks: readonly SignatureCheck[]): number {

@@ -1,5 +1,6 @@
 // Prometheus metrics on a registry of our own (no global state, so tests and several servers in
 // one process do not collide). Label values are bounded sets: codes, outcomes, hosts — never images.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { CountedHistogram } from './counted-histogram.js';
 
@@ -123,12 +124,44 @@ export interface StateSources {
   readonly cacheSizes: () => CacheSizes;
 }
 
+/** How often the event loop is sampled; delays are measured beyond this interval. */
+export const EVENT_LOOP_RESOLUTION_MS = 10;
+/** Quantile 1 is the maximum. */
+const EVENT_LOOP_QUANTILES = [0.5, 0.9, 0.99, 1] as const;
+
 /**
- * Gauges of state owned by the running server, read at scrape time. Registered apart from
- * createMetrics because they exist only once there is state to read: an unlabelled gauge with
- * nothing behind it would still be exported, as 0.
+ * Event-loop delay since the previous scrape (prom-client's default metrics, which would export
+ * nodejs_eventloop_lag_*, are not registered): how late a timer due every 10 ms ran, as quantiles
+ * and the maximum (quantile 1). A review that keeps the CPU (a slow signature check, a pathological
+ * pattern) shows here long before health probes fail. Read and reset in one collect, so each scrape
+ * sees the interval since the one before.
+ */
+function addEventLoopDelay(registry: Registry): void {
+  const histogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  // The sampling timer does not keep the process alive, so nothing has to stop it.
+  histogram.enable();
+  const late = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e9 - EVENT_LOOP_RESOLUTION_MS / 1000);
+  new Gauge({
+    name: 'signet_event_loop_delay_seconds',
+    help: 'Event-loop delay since the previous scrape, by quantile (1: the maximum): how late a timer due every 10 ms ran.',
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      // Scraped again within 10 ms: nothing new was sampled; keep the previous interval's values.
+      if (histogram.count === 0) return;
+      for (const q of EVENT_LOOP_QUANTILES) this.set({ quantile: String(q) }, late(q === 1 ? histogram.max : histogram.percentile(q * 100)));
+      histogram.reset();
+    },
+  });
+}
+
+/**
+ * Gauges of state owned by the running server, read at scrape time, and the event-loop delay.
+ * Registered apart from createMetrics because they exist only once there is state to read: an
+ * unlabelled gauge with nothing behind it would still be exported, as 0.
  */
 export function addStateGauges(metrics: Metrics, sources: StateSources): void {
+  addEventLoopDelay(metrics.registry);
   new Gauge({
     name: 'signet_trust_source_healthy',
     help: '1 while the trust source is current (for the Kubernetes source: every watch is up); 0 while changes may be missed.',

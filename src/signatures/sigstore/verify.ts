@@ -79,6 +79,8 @@ export interface SigstoreVerifyInput {
   readonly trust: SigstoreTrust;
   /** Layers of the `sha256-<hex>.sig` manifest (only KeylessTrust looks at them). */
   readonly layers: readonly CosignSignatureLayer[];
+  /** Position of `layers[0]` in the manifest, for messages ("signature layer 3"), when they are checked a few at a time; default 1. */
+  readonly firstLayerPosition?: number;
   /** Bundle documents from the image's referrers. */
   readonly bundles: readonly BundleBlob[];
   readonly now: Date;
@@ -92,7 +94,7 @@ type Invalid = Extract<SignatureCheck, { status: 'invalid' }>;
 export function verifySigstoreSignatures(input: SigstoreVerifyInput): SignatureCheck[] {
   const layerChecks =
     input.trust.kind === 'keyless'
-      ? input.layers.map((layer, index) => verifyKeylessLayer(input, input.trust as KeylessTrust, layer, index + 1))
+      ? input.layers.map((layer, index) => verifyKeylessLayer(input, input.trust as KeylessTrust, layer, index + (input.firstLayerPosition ?? 1)))
       : [];
   return [...layerChecks, ...input.bundles.map((blob) => verifyBundle(input, blob))];
 }
