@@ -80,7 +80,14 @@ describeHelm('chart-generated TLS (helm template; upgrades rendered against a cl
   });
 
   it('keeps the CA, certificate and key on upgrade when both Secrets exist', async () => {
-    const upgraded = await upgrade(installed(first));
+    let asked: readonly string[] = [];
+    const upgraded = await withCluster(installed(first), async (cluster) => {
+      const rendered = await renderChart({ cluster, isUpgrade: true });
+      asked = cluster.gets();
+      return rendered;
+    });
+    // Helm's lookup really asked the cluster (the stand-in is not bypassed).
+    expect(asked).toEqual(['/api/v1/namespaces/signet/secrets/signet-ca', '/api/v1/namespaces/signet/secrets/signet-tls']);
     expect(secretData(upgraded, 'signet-ca')).toEqual(secretData(first, 'signet-ca'));
     expect(secretData(upgraded, 'signet-tls')).toEqual(secretData(first, 'signet-tls'));
     expect(caBundles(upgraded)).toEqual(caBundles(first));
