@@ -18,6 +18,8 @@ export const DENY_CODES = [
   'IDENTITY_MISMATCH',
   'THRESHOLD_NOT_MET',
   'TIMESTAMP_INVALID',
+  'REVOKED',
+  'REVOCATION_UNKNOWN',
   'NOT_FOUND',
   'REGISTRY_UNREACHABLE',
   'REGISTRY_UNAUTHORIZED',
@@ -51,6 +53,11 @@ export const DENY_CLASS: Readonly<Record<DenyCode, DenyClass>> = Object.freeze({
   IDENTITY_MISMATCH: 'image',
   THRESHOLD_NOT_MET: 'image',
   TIMESTAMP_INVALID: 'image',
+  REVOKED: 'image',
+  // Not an outage: fail-open would then admit a chain that may well be revoked (blocking the responder
+  // is how OCSP soft-fail is defeated). Like `access`, it is never cached (the responder may answer
+  // on the next try) and never let through; air-gapped clusters turn revocation off per rule instead.
+  REVOCATION_UNKNOWN: 'access',
   NOT_FOUND: 'image',
   REGISTRY_UNREACHABLE: 'outage',
   REGISTRY_UNAUTHORIZED: 'access',

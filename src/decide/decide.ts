@@ -73,11 +73,13 @@ function judgeVerifier(o: VerifierOutcome, index: number): RuleDecision {
 
 const PRIORITY: readonly InvalidSignatureReason[] = [
   'DIGEST_MISMATCH',
+  'REVOKED',
   'MISSING_ANNOTATION',
   'IDENTITY_MISMATCH',
   'PAYLOAD_MISMATCH',
   'BAD_SIGNATURE',
   'TIMESTAMP_INVALID',
+  'REVOCATION_UNKNOWN',
   'UNTRUSTED_SIGNER',
   'MALFORMED',
   'WRONG_TYPE',
@@ -103,6 +105,10 @@ function denyCodeFor(reason: InvalidSignatureReason): DenyCode {
       return 'BAD_SIGNATURE';
     case 'TIMESTAMP_INVALID':
       return 'TIMESTAMP_INVALID';
+    case 'REVOKED':
+      return 'REVOKED';
+    case 'REVOCATION_UNKNOWN':
+      return 'REVOCATION_UNKNOWN';
     case 'WRONG_TYPE':
       return 'UNSIGNED';
   }

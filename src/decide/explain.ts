@@ -61,6 +61,10 @@ export function fixFor(code: DenyCode, c: FixContext): string {
       return `the signature names another repository: sign the image in the repository you deploy from: ${signCmd}`;
     case 'TIMESTAMP_INVALID':
       return `sign it again with an RFC 3161 timestamp from a TSA that rule ${c.rule ?? '?'} trusts (notation sign --timestamp-url <TSA URL> --timestamp-root-cert <TSA root> ${target}), or ask your platform team to trust that TSA`;
+    case 'REVOKED':
+      return `a certificate of its signing chain was revoked: sign it again with a certificate that is not revoked (${signCmd}), and find out why the old one was`;
+    case 'REVOCATION_UNKNOWN':
+      return `let the webhook reach the OCSP responder or CRL named in the signing certificates, then retry; on an air-gapped cluster set revocation: skip (or log) on rule ${c.rule ?? '?'}'s notation entry`;
     case 'NOT_FOUND':
       return `check the image name and tag, and that it was pushed to ${c.registry ?? 'the registry'}`;
     case 'REGISTRY_UNREACHABLE':

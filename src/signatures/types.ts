@@ -23,7 +23,11 @@ export type InvalidSignatureReason =
   /** A required annotation in the payload is missing or has another value. */
   | 'MISSING_ANNOTATION'
   /** A timestamp the policy requires is missing, unverifiable, from an untrusted authority, or outside the chain's validity. */
-  | 'TIMESTAMP_INVALID';
+  | 'TIMESTAMP_INVALID'
+  /** A certificate of the signing chain is revoked (OCSP or CRL). */
+  | 'REVOKED'
+  /** The revocation status of the signing chain could not be learnt (responder down, stale or unsigned answers). */
+  | 'REVOCATION_UNKNOWN';
 
 export type SignatureCheck =
   | {
@@ -40,6 +44,8 @@ export type SignatureCheck =
        * time; a cached verdict must not outlive it. Undefined for keys that do not expire.
        */
       readonly validUntil?: string;
+      /** Checks the policy only logs (e.g. Notation revocation at level permissive) that found a problem. */
+      readonly warnings?: readonly string[];
     }
   | {
       readonly status: 'invalid';

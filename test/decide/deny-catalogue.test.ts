@@ -22,6 +22,11 @@ import { startHostileRegistry, type HostileRegistry } from '../support/hostile-r
 import { rewriteStoredBlob, sha256 } from '../support/oci-image.js';
 import { appendSigLayer, notationSign, pushTestImage, type PushedImage } from '../support/signers.js';
 import { makePki } from '../signatures/notation/pki.js';
+import { certificateOf } from '../signatures/notation/pki.js';
+import { attachNotationEnvelope } from '../signatures/notation/referrer.js';
+import { OpensslPki, envelopeBytes, signNotationJws, type IssuedCertificate, type OpensslCa } from '../support/openssl-pki.js';
+import { startCrlServer, type RunningCrlServer } from '../support/revocation-servers.js';
+import { closeNotationRevocation } from '../../src/pipeline/systems/notation.js';
 import { admissionReview, workload } from '../support/admission.js';
 import { freePort } from '../support/free-port.js';
 import { signet } from '../support/cli.js';
@@ -76,6 +81,11 @@ maybe('every deny code: the reason and the fix a developer reads', () => {
   let tamperedPayload = { before: '', after: '' };
   /** The Notation signature manifest on `timestamped` (signed without an RFC 3161 timestamp). */
   let notationSignature = '';
+  /** REVOKED and REVOCATION_UNKNOWN: an openssl CA, its CRL served on loopback, and the Notation signatures made with its leaves. */
+  let revocationCa: OpensslCa;
+  let crls: RunningCrlServer;
+  const revocationLeaves: Record<string, IssuedCertificate> = {};
+  const revocationSignatures: Record<string, string> = {};
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'signet-deny-catalogue-'));
@@ -99,7 +109,7 @@ maybe('every deny code: the reason and the fix a developer reads', () => {
       if (!signed.ok) throw new Error(signed.error.message);
     };
 
-    for (const name of ['unsigned', 'untrusted', 'signed', 'moved', 'tampered', 'annotated', 'dual', 'strict', 'timestamped']) {
+    for (const name of ['unsigned', 'untrusted', 'signed', 'moved', 'tampered', 'annotated', 'dual', 'strict', 'timestamped', 'revoked', 'unknown']) {
       images[name] = await pushTestImage(registry, dir, `shop/${name}:1`, `catalogue-${name}`);
     }
     await sign('untrusted', 'stranger');
@@ -137,6 +147,22 @@ maybe('every deny code: the reason and the fix a developer reads', () => {
     writeFileSync(join(dir, 'acme-root.pem'), pki.root.certificate.toString('pem'));
     writeFileSync(join(dir, 'tsa-root.pem'), tsaPki.root.certificate.toString('pem'));
     notationSignature = await notationSign(client, at('timestamped'), pki);
+
+    // REVOKED: a Notation signature whose certificate is on its CA's CRL. REVOCATION_UNKNOWN: one whose
+    // certificate names an OCSP responder nothing listens at, and no CRL.
+    revocationCa = new OpensslPki(join(dir, 'openssl')).rootCa('acme-ca', '/C=US/ST=WA/O=Acme Rockets/CN=Acme Release CA');
+    crls = await startCrlServer();
+    revocationLeaves['revoked'] = revocationCa.issue('revoked', '/C=US/ST=WA/O=Acme Rockets/CN=revoked signer', { profile: 'codeSigning', crlUrl: crls.url('/acme.crl') });
+    revocationLeaves['unknown'] = revocationCa.issue('unknown', '/C=US/ST=WA/O=Acme Rockets/CN=unreachable signer', { profile: 'codeSigning', ocspUrl: `http://127.0.0.1:${downPort}` });
+    revocationCa.revoke(revocationLeaves['revoked']);
+    crls.serve('/acme.crl', revocationCa.crl());
+    writeFileSync(join(dir, 'openssl-root.pem'), revocationCa.certificate.certPem);
+    for (const name of ['revoked', 'unknown']) {
+      const leaf = revocationLeaves[name]!;
+      const image = at(name);
+      const envelope = signNotationJws({ key: leaf.keyPem, chain: [leaf, revocationCa.certificate], target: { mediaType: image.mediaType, digest: image.digest, size: image.size } });
+      revocationSignatures[name] = await attachNotationEnvelope(client, image, envelopeBytes(envelope));
+    }
 
     // REGISTRY_UNAUTHORIZED: an image in a registry that needs credentials the verifier does not have.
     // (Nothing needs to be pushed: the registry asks for credentials before it looks for the image.)
@@ -179,6 +205,12 @@ rules:
         trustStore: {type: ca, name: acme-ca, certificates: [{file: acme-root.pem}]}
         trustedIdentities: ["*"]
         tsaTrustStore: {name: acme-tsa, certificates: [{file: tsa-root.pem}]}
+  - name: revocation
+    images: ["${registry.host}/shop/revoked", "${registry.host}/shop/unknown"]
+    verify:
+      - type: notation
+        trustStore: {type: ca, name: acme-release, certificates: [{file: openssl-root.pem}]}
+        trustedIdentities: ["*"]
   - name: shop
     images: ["${registry.host}/shop/**", "${locked.host}/**", "${hostile.host}/**", "127.0.0.1:${downPort}/**"]
     verify:
@@ -188,6 +220,8 @@ rules:
   }, 120_000);
 
   afterAll(async () => {
+    await closeNotationRevocation();
+    await crls?.stop();
     await client?.close();
     await hostile?.close();
     await locked?.stop();
@@ -274,6 +308,20 @@ rules:
       verify: () => ({
         reason: `Notation signature ${notationSignature}: the policy requires an RFC 3161 timestamp from the tsa trust store acme-tsa (verifyTimestamp: always), but the signature carries none`,
         fix: `sign it again with an RFC 3161 timestamp from a TSA that rule timestamped trusts (notation sign --timestamp-url <TSA URL> --timestamp-root-cert <TSA root> ${pinned('timestamped')}), or ask your platform team to trust that TSA`,
+      }),
+    },
+    REVOKED: {
+      image: () => at('revoked').reference,
+      verify: () => ({
+        reason: `Notation signature ${revocationSignatures['revoked']}: certificate CN=revoked signer (serial ${certificateOf(revocationLeaves['revoked']!.der).serialNumber}) was revoked at ${revocationCa.revokedAt(revocationLeaves['revoked']!).toISOString()} (keyCompromise), according to CRL ${crls.url('/acme.crl')}`,
+        fix: `a certificate of its signing chain was revoked: sign it again with a certificate that is not revoked (notation sign ${pinned('revoked')} with a certificate that chains to trust store acme-release), and find out why the old one was`,
+      }),
+    },
+    REVOCATION_UNKNOWN: {
+      image: () => at('unknown').reference,
+      verify: () => ({
+        reason: `Notation signature ${revocationSignatures['unknown']}: the revocation status is unknown: certificate CN=unreachable signer: OCSP responder http://127.0.0.1:${downPort} refused the connection for an OCSP request (ECONNREFUSED)`,
+        fix: "let the webhook reach the OCSP responder or CRL named in the signing certificates, then retry; on an air-gapped cluster set revocation: skip (or log) on rule revocation's notation entry",
       }),
     },
     NOT_FOUND: {

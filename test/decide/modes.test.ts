@@ -20,12 +20,14 @@ function denied(code: DenyCode, rule: string | undefined = 'apps', tenant?: stri
 
 const allowed: ImageVerdict = { outcome: 'allowed', image: 'r.example/app', digest: undefined, rule: 'apps', basis: 'verified', satisfiedBy: [] };
 const OUTAGES: DenyCode[] = ['REGISTRY_UNREACHABLE', 'REGISTRY_ERROR', 'TIMEOUT'];
+// Never cached, never let through by fail-open: no registry credentials, or a revocation status nobody could give.
+const ACCESS: DenyCode[] = ['REGISTRY_UNAUTHORIZED', 'REVOCATION_UNKNOWN'];
 
 describe('deny code classes', () => {
   test.each([...DENY_CODES])('%s: merits unless registry trouble; outage only for unreachable, error and timeout', (code) => {
     expect(isOutage(code)).toBe(OUTAGES.includes(code));
-    expect(isOnTheMerits(code)).toBe(!OUTAGES.includes(code) && code !== 'REGISTRY_UNAUTHORIZED');
-    expect(DENY_CLASS[code]).toBe(code === 'REGISTRY_UNAUTHORIZED' ? 'access' : OUTAGES.includes(code) ? 'outage' : 'image');
+    expect(isOnTheMerits(code)).toBe(!OUTAGES.includes(code) && !ACCESS.includes(code));
+    expect(DENY_CLASS[code]).toBe(ACCESS.includes(code) ? 'access' : OUTAGES.includes(code) ? 'outage' : 'image');
   });
 });
 

@@ -140,6 +140,17 @@ commonName = supplied
     return openssl(['crl', '-in', out, '-outform', 'DER']);
   }
 
+  /** When `revoke` marked the certificate revoked (from the CA database; openssl keeps whole seconds). */
+  revokedAt(certificate: IssuedCertificate): Date {
+    const serial = openssl(['x509', '-in', certificate.certPath, '-noout', '-serial']).toString('utf8').trim().replace(/^serial=/, '').toUpperCase();
+    const line = readFileSync(this.indexPath, 'utf8').split('\n').find((entry) => entry.startsWith('R\t') && entry.split('\t')[3] === serial);
+    const stamp = line?.split('\t')[2]?.split(',')[0];
+    if (stamp === undefined) throw new Error(`certificate ${certificate.name} is not revoked in ${this.indexPath}`);
+    // YYMMDDHHMMSSZ (UTCTime) in the database.
+    const [yy, mo, dd, hh, mi, ss] = [0, 2, 4, 6, 8, 10].map((at) => Number(stamp.slice(at, at + 2)));
+    return new Date(Date.UTC(2000 + yy!, mo! - 1, dd!, hh!, mi!, ss!));
+  }
+
   /** The CA database, for `openssl ocsp -index`. */
   get indexPath(): string {
     return join(this.#dir, 'index.txt');

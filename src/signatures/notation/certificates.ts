@@ -39,6 +39,12 @@ export interface Certificate {
   readonly unhandledCritical: readonly string[];
   /** The hash of the certificate's own signature algorithm (`SHA-256`), undefined when unknown. */
   readonly signatureHash: string | undefined;
+  /** Serial number, hex as node:crypto writes it. */
+  readonly serialNumber: string;
+  /** http(s) OCSP responder URLs of the authority information access extension. */
+  readonly ocspUrls: readonly string[];
+  /** http(s) URLs of the CRL distribution points. */
+  readonly crlUrls: readonly string[];
 }
 
 /** What is wrong with a chain: a cryptographic failure, or a chain that cannot be trusted as built. */
@@ -122,6 +128,8 @@ export function parseCertificate(der: Buffer): Result<Certificate, string> {
   let basicConstraints: Certificate['basicConstraints'];
   let extendedKeyUsages: string[] | undefined;
   let extendedKeyUsageCritical = false;
+  const ocspUrls: string[] = [];
+  const crlUrls: string[] = [];
   const unhandledCritical: string[] = [];
   for (const extension of extensions) {
     if (extension instanceof x509.KeyUsagesExtension) keyUsage = { flags: extension.usages, critical: extension.critical };
@@ -129,6 +137,15 @@ export function parseCertificate(der: Buffer): Result<Certificate, string> {
     else if (extension instanceof x509.ExtendedKeyUsageExtension) {
       extendedKeyUsages = extension.usages.map(String);
       extendedKeyUsageCritical = extension.critical;
+    } else if (extension instanceof x509.AuthorityInfoAccessExtension) {
+      for (const name of extension.ocsp) if (name.type === 'url' && isHttpUrl(name.value)) ocspUrls.push(name.value);
+    } else if (extension instanceof x509.CRLDistributionPointsExtension) {
+      for (const point of extension.distributionPoints) {
+        for (const name of point.distributionPoint?.fullName ?? []) {
+          const url = name.uniformResourceIdentifier;
+          if (url !== undefined && isHttpUrl(url)) crlUrls.push(url);
+        }
+      }
     }
     if (extension.critical && !HANDLED_CRITICAL.has(extension.type)) unhandledCritical.push(extension.type);
   }
@@ -158,7 +175,17 @@ export function parseCertificate(der: Buffer): Result<Certificate, string> {
     extendedKeyUsageCritical,
     unhandledCritical,
     signatureHash,
+    serialNumber: node.serialNumber.toLowerCase(),
+    // A hostile certificate could list many; a real one names one or two.
+    ocspUrls: ocspUrls.slice(0, MAX_REVOCATION_URLS),
+    crlUrls: crlUrls.slice(0, MAX_REVOCATION_URLS),
   });
+}
+
+const MAX_REVOCATION_URLS = 3;
+
+function isHttpUrl(text: string): boolean {
+  return /^https?:\/\/[^\s]{1,2000}$/.test(text);
 }
 
 function keySpecOf(node: NodeCertificate): KeySpec {

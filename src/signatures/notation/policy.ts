@@ -14,6 +14,7 @@
 //         name: acme-tsa
 //         certificates: [{file: notation/tsa-root.pem}]
 //       verifyTimestamp: always        # or afterCertExpiry
+//       revocation: enforce            # log | skip; default enforce at strict, log otherwise
 import { parseTrustedIdentities, type TrustedIdentities } from './identity.js';
 import {
   MAX_TRUST_STORE_CERTIFICATES,
@@ -25,6 +26,7 @@ import {
   type VerifyTimestamp,
 } from './trust.js';
 import type { Certificate } from './certificates.js';
+import type { RevocationMode } from './revocation.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
@@ -96,6 +98,11 @@ export const notationVerifierSchema: Record<string, unknown> = {
       description:
         'With a tsaTrustStore: always — every notary.x509 signature must carry a timestamp from a trusted TSA, and its chain must have been valid at the stamped time; afterCertExpiry — the chain must be valid now, and only once it has expired is a timestamp required and used instead.',
     },
+    revocation: {
+      enum: ['enforce', 'log', 'skip'],
+      description:
+        "Revocation of the signing chain by OCSP, then CRL, at the URLs its certificates name (the webhook needs network access to them). enforce: a revoked certificate, or a status that cannot be learnt, refuses the signature; log: it counts, with a warning; skip: not checked (air-gapped clusters). Default: enforce at level strict, log at permissive and audit, as in Notation.",
+    },
     level: {
       enum: ['strict', 'permissive', 'audit'],
       default: 'strict',
@@ -118,6 +125,7 @@ export interface NotationVerifierDocument {
   readonly level?: VerificationLevel;
   readonly tsaTrustStore?: { readonly name?: string; readonly certificates: readonly NotationCertificateDocument[] };
   readonly verifyTimestamp?: VerifyTimestamp;
+  readonly revocation?: RevocationMode;
 }
 
 export interface CompiledNotationVerifier {
@@ -127,6 +135,7 @@ export interface CompiledNotationVerifier {
   readonly level: VerificationLevel;
   readonly tsaTrustStore?: NotationTsaTrustStore;
   readonly verifyTimestamp: VerifyTimestamp;
+  readonly revocation: RevocationMode;
 }
 
 export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: VerifierCompileContext): Result<CompiledNotationVerifier, VerifierProblem[]> {
@@ -152,6 +161,7 @@ export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: Veri
       level: doc.level ?? 'strict',
       ...(tsaCertificates !== undefined ? { tsaTrustStore: Object.freeze({ name: doc.tsaTrustStore?.name ?? 'tsa', certificates: Object.freeze(tsaCertificates) }) } : {}),
       verifyTimestamp: doc.verifyTimestamp ?? 'always',
+      revocation: doc.revocation ?? ((doc.level ?? 'strict') === 'strict' ? 'enforce' : 'log'),
     }),
   );
 }

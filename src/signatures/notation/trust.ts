@@ -7,6 +7,7 @@ import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { parseCertificate, printable, type Certificate } from './certificates.js';
 import type { TrustedIdentities } from './identity.js';
+import type { RevocationMode } from './revocation.js';
 
 export type TrustStoreType = 'ca' | 'signingAuthority';
 
@@ -48,6 +49,8 @@ export interface NotationTrustPolicy {
   readonly tsaTrustStore?: NotationTsaTrustStore;
   /** Default `always`. */
   readonly verifyTimestamp?: VerifyTimestamp;
+  /** Default: `enforce` at level strict, `log` otherwise (Notation's levels). */
+  readonly revocation?: RevocationMode;
 }
 
 // A trust store is a handful of roots; the cap keeps a mistaken bundle (a whole OS store) out.

@@ -49,6 +49,7 @@ describe('notationVerifierSchema', () => {
     ['no certificates', { type: 'notation', trustStore: { type: 'ca', certificates: [] }, trustedIdentities: ['*'] }, '/trustStore/certificates'],
     ['level skip', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], level: 'skip' }, '/level'],
     ['an unknown field', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], keys: ['x'] }, 'additionalProperties'],
+    ['revocation off', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], revocation: 'off' }, '/revocation'],
     ['verifyTimestamp never', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], verifyTimestamp: 'never' }, '/verifyTimestamp'],
     ['a tsa store without certificates', { type: 'notation', trustStore: { type: 'ca', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'], tsaTrustStore: { name: 'x' } }, 'certificates'],
     ['a bad store name', { type: 'notation', trustStore: { type: 'ca', name: 'no spaces', certificates: [{ file: 'a' }] }, trustedIdentities: ['*'] }, '/trustStore/name'],
@@ -141,6 +142,13 @@ describe('compileNotationVerifier', () => {
       ok: false,
       error: [{ path: 'tsaTrustStore.certificates[0].pem', message: expect.stringContaining('is not self-signed') }],
     });
+  });
+
+  test('revocation: enforce at strict, log at permissive and audit, unless the entry says (skip for air-gapped clusters)', () => {
+    expect(compileNotationVerifier(document(), context)).toMatchObject({ ok: true, value: { revocation: 'enforce' } });
+    expect(compileNotationVerifier(document({ level: 'permissive' }), context)).toMatchObject({ ok: true, value: { revocation: 'log' } });
+    expect(compileNotationVerifier(document({ level: 'audit' }), context)).toMatchObject({ ok: true, value: { revocation: 'log' } });
+    expect(compileNotationVerifier(document({ revocation: 'skip' }), context)).toMatchObject({ ok: true, value: { level: 'strict', revocation: 'skip' } });
   });
 
   test('a file that is not a certificate names the file', () => {
