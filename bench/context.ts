@@ -25,8 +25,15 @@ export interface BenchSettings {
   readonly pushConcurrency: number;
   /** The webhook's SIGNET_LOG_LEVEL (info: one line per decision, as in production). */
   readonly logLevel: string;
+  /** Restart storm: pod reviews, distinct images, reviews in flight across the replicas. */
+  readonly stormReviews: number;
+  readonly stormImages: number;
+  readonly stormConcurrency: number;
+  /** Soak: seconds, and the rate (undefined: half the warm maximum measured in the same run, else 700/s). */
+  readonly soakSeconds: number;
+  readonly soakRate: number | undefined;
   /** Which sections run (BENCH_SECTIONS); all by default. */
-  readonly sections: ReadonlySet<'warm' | 'cold' | 'burst' | 'many'>;
+  readonly sections: ReadonlySet<'warm' | 'cold' | 'burst' | 'many' | 'storm' | 'soak'>;
   /** Run each webhook with --cpu-prof (BENCH_PROFILE=1); profiles go to bench/results/profiles/. */
   readonly profile: boolean;
   /** Extra node flags for every webhook process (BENCH_WEBHOOK_NODE_ARGS, space-separated), e.g. heap sizing. */
@@ -45,6 +52,6 @@ export interface BenchContext {
   readonly factory: ImageFactory;
   /** The key the policy trusts, parsed once (for the floor client). */
   readonly publicKey: KeyObject;
-  startWebhook(name: string): Promise<Webhook>;
+  startWebhook(name: string, serveArgs?: readonly string[]): Promise<Webhook>;
   progress(message: string): void;
 }

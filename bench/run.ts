@@ -2,7 +2,7 @@
 // the webhook as `node dist/cli.js serve` over HTTPS on loopback, measures the four situations of
 // issue 8 (warm cache, cold cache, burst, many images), prints a table per section with its target,
 // and writes everything as JSON under bench/results/. Every process it starts is stopped on any exit.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +21,13 @@ import { renderCold, runCold, type ColdResult } from './cold.js';
 import { renderBurst, runBurst, type BurstResult } from './burst.js';
 import { renderMany, runMany, type ManyResult } from './many.js';
 import { mib } from './stats.js';
+import { renderStorm, runStorm, type StormResult } from './storm.js';
+import { renderSoak, runSoak, type SoakResult } from './soak.js';
+import { startRedis, type RunningRedis } from '../test/support/redis-server.js';
+import { Redis } from 'ioredis';
 
 /** The whole run is abandoned (and cleaned up) past this, whatever hangs. */
-const WATCHDOG_MS = 8 * 60_000;
+const WATCHDOG_MS = 20 * 60_000;
 const KEY_PASSWORD = 'bench';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +63,11 @@ function settingsFromEnv(): BenchSettings {
     manyConcurrency: 16,
     manyRepositories: 50,
     manyMaxCachedPasses: num('BENCH_MANY_MAX_CACHED_PASSES', 10),
+    stormReviews: num('BENCH_STORM_REVIEWS', quick ? 600 : 2000),
+    stormImages: num('BENCH_STORM_IMAGES', 50),
+    stormConcurrency: num('BENCH_STORM_CONCURRENCY', 64),
+    soakSeconds: num('BENCH_SOAK_SECONDS', quick ? 30 : 300),
+    soakRate: process.env['BENCH_SOAK_RATE'] ? num('BENCH_SOAK_RATE', 700) : undefined,
     pushConcurrency: 8,
     logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
     sections: sectionsFromEnv(process.env['BENCH_SECTIONS']),
@@ -68,7 +77,7 @@ function settingsFromEnv(): BenchSettings {
   };
 }
 
-const SECTIONS = ['warm', 'cold', 'burst', 'many'] as const;
+const SECTIONS = ['warm', 'cold', 'burst', 'many', 'storm', 'soak'] as const;
 
 function sectionsFromEnv(raw: string | undefined): ReadonlySet<(typeof SECTIONS)[number]> {
   if (raw === undefined || raw.trim() === '') return new Set(SECTIONS);
@@ -113,6 +122,7 @@ async function main(): Promise<number> {
   let registry: RunningRegistry | undefined;
   let proxy: RegistryProxy | undefined;
   let client: RegistryClient | undefined;
+  let redis: RunningRedis | undefined;
   const webhooks = new Set<Webhook>();
   let failed = true;
   try {
@@ -166,13 +176,13 @@ async function main(): Promise<number> {
       proxy,
       factory,
       publicKey: createPublicKey(keys.publicKeyPem),
-      startWebhook: async (name) => {
+      startWebhook: async (name, serveArgs = []) => {
         // With BENCH_PROFILE=1 each webhook writes a CPU profile when it stops (open it in Chrome DevTools).
         const nodeArgs = [
           ...settings.webhookNodeArgs,
           ...(settings.profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'results', 'profiles'), '--cpu-prof-name', `${name}.cpuprofile`] : []),
         ];
-        const webhook = await startWebhook({ root: ROOT, name, policyPath, tls, registryHost, logDir, dockerConfigDir, logLevel: settings.logLevel, nodeArgs });
+        const webhook = await startWebhook({ root: ROOT, name, policyPath, tls, registryHost, logDir, dockerConfigDir, logLevel: settings.logLevel, nodeArgs, serveArgs });
         webhooks.add(webhook);
         return {
           ...webhook,
@@ -231,6 +241,57 @@ async function main(): Promise<number> {
       many = await runMany(ctx);
     }
 
+    let storm: StormResult | undefined;
+    if (settings.sections.has('storm')) {
+      progress(`section 5: restart storm (pushing ${settings.stormImages} images)`);
+      const stormImages = await inParallel(
+        Array.from({ length: settings.stormImages }, (_, i) => String(i).padStart(2, '0')),
+        settings.pushConcurrency,
+        (i) => factory.pushSigned(`bench/storm-${i}`, 'v1', `storm-${i}`),
+      );
+      const running = await startRedis();
+      redis = running;
+      const keyFile = join(tmp, 'shared-cache.key');
+      writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+      const admin = new Redis(running.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        storm = await runStorm(
+          ctx,
+          {
+            startReplicas: (count, shared, name) =>
+              Promise.all(Array.from({ length: count }, (_, i) => ctx.startWebhook(`${name}-${i + 1}`, shared ? ['--shared-cache', running.url, '--shared-cache-key-file', keyFile] : []))),
+            flushShared: async () => {
+              if (admin.status !== 'ready') await admin.connect().catch(() => undefined);
+              await admin.flushall();
+            },
+            stopRedis: () => running.stop(),
+            restartRedis: async () => {
+              admin.disconnect();
+              await running.restart();
+            },
+          },
+          stormImages,
+          settings.stormReviews,
+          settings.stormConcurrency,
+        );
+      } finally {
+        admin.disconnect();
+      }
+    }
+    let soak: SoakResult | undefined;
+    if (settings.sections.has('soak')) {
+      // Half the warm maximum of this run (its best concurrency), as issue 17 asks.
+      const warmMax = warm ? Math.max(...warm.rows.filter((row) => row.server === 'signet').map((row) => row.reviewsPerSecond)) : undefined;
+      const rate = Math.max(1, Math.round(settings.soakRate ?? (warmMax !== undefined ? warmMax / 2 : 700)));
+      progress(`section 6: soak, ${settings.soakSeconds} s at ${rate} reviews/s`);
+      const webhook = await ctx.startWebhook('webhook-soak');
+      try {
+        soak = await runSoak(ctx, webhook, warmImages, rate, settings.soakSeconds);
+      } finally {
+        await webhook.stop();
+      }
+    }
+
     const seconds = (Date.now() - started) / 1000;
     const report = [
       '',
@@ -240,6 +301,8 @@ async function main(): Promise<number> {
       ...(cold ? ['', renderCold(cold)] : []),
       ...(burst ? ['', renderBurst(burst)] : []),
       ...(many ? ['', renderMany(many)] : []),
+      ...(storm ? ['', renderStorm(storm)] : []),
+      ...(soak ? ['', renderSoak(soak)] : []),
       '',
       `Finished in ${seconds.toFixed(0)} s.`,
     ].join('\n');
@@ -247,7 +310,7 @@ async function main(): Promise<number> {
 
     const resultsDir = join(ROOT, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
-    const json = JSON.stringify({ startedAt: new Date(started).toISOString(), seconds, machine: host, settings: { ...settings, sections: [...settings.sections] }, warm, cold, burst, many }, null, 2);
+    const json = JSON.stringify({ startedAt: new Date(started).toISOString(), seconds, machine: host, settings: { ...settings, sections: [...settings.sections] }, warm, cold, burst, many, storm, soak }, null, 2);
     const file = join(resultsDir, `bench-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, json);
     writeFileSync(join(resultsDir, 'latest.json'), json);
@@ -259,6 +322,7 @@ async function main(): Promise<number> {
     await client?.close();
     await proxy?.stop();
     await registry?.stop();
+    await redis?.close();
     registryToStop = undefined;
     await stopAll();
     // BENCH_KEEP_LOGS=1 keeps them after a good run too, e.g. to read the decision lines.

@@ -45,6 +45,8 @@ export interface WebhookStart {
   readonly logLevel: string;
   /** Extra node flags for the webhook process (e.g. --cpu-prof when profiling). */
   readonly nodeArgs: readonly string[];
+  /** Extra `signet serve` flags (e.g. the shared cache's). */
+  readonly serveArgs?: readonly string[];
 }
 
 /** Environment for children: what node needs, nothing from the Makefile's NODE_OPTIONS (production runs plain node). */
@@ -61,7 +63,7 @@ export async function startWebhook(o: WebhookStart): Promise<Webhook> {
       logFile,
       env: childEnv({ DOCKER_CONFIG: o.dockerConfigDir, SIGNET_LOG_LEVEL: o.logLevel }),
       args: [...o.nodeArgs, join(o.root, 'dist', 'cli.js'), 'serve', '--registry-qps', '10000', '--registry-burst', '10000', '--policy', o.policyPath, '--tls-cert', o.tls.certPath, '--tls-key', o.tls.keyPath,
-        '--host', '127.0.0.1', '--port', String(port), '--insecure-registry', o.registryHost],
+        '--host', '127.0.0.1', '--port', String(port), '--insecure-registry', o.registryHost, ...(o.serveArgs ?? [])],
     });
     const url = `https://127.0.0.1:${port}`;
     const control = new Agent({ connect: { ca: o.tls.caPem }, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });

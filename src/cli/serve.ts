@@ -1,5 +1,6 @@
 // `signet serve`: run the webhook. With --local (or no TLS files) it makes its own CA for trying
 // things on a laptop; in a cluster the chart gives it certificate files.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HURRY_MS, startServer } from '../server/serve.js';
 import type { TrustSourceConfig } from '../trust/source.js';
@@ -11,6 +12,7 @@ export const SERVE_USAGE = `Usage: signet serve (--policy FILE | --policy-dir DI
                     [--host 0.0.0.0] [--port 8443] [--timeout-seconds 10] [--body-limit 4194304] [--drain-period 5s]
                     [--reload-interval 5] [--tag-ttl 30] [--verdict-ttl 600] [--negative-ttl 5] [--insecure-registry HOST]... [--ca-file FILE] [--docker-config FILE]
                     [--registry-qps 50] [--registry-burst 100] [--registry-concurrency 16]
+                    [--shared-cache redis://HOST:PORT --shared-cache-key-file FILE [--shared-cache-ca-file FILE]]
 Trust: a policy file; a mounted ConfigMap directory (policy.yaml plus key files); or ConfigMaps labelled
 signet.dev/trust=cluster in NS watched through the API (--tenants: also signet.dev/trust=tenant in any namespace).
 Environment: SIGNET_POLICY, POD_NAMESPACE, SIGNET_TLS_CERT, SIGNET_TLS_KEY, SIGNET_PORT, SIGNET_LOG_LEVEL, SIGNET_INSECURE_REGISTRIES.
@@ -23,7 +25,10 @@ A body over --body-limit gets 413 once it has been read (up to 4 times the limit
 On SIGTERM or SIGINT: /readyz answers 503 at once while reviews are still served for --drain-period (a duration
 such as 5s or 500ms, or seconds; 0 for none), each response asking its client to reconnect elsewhere; then no new
 connections, in-flight reviews finish (within --timeout-seconds), exit 0. A second signal ends the drain at once
-and gives in-flight reviews at most 1 s.`;
+and gives in-flight reviews at most 1 s.
+With --shared-cache, replicas share what they fetch from registries through Redis or Valkey (redis:// or rediss://);
+every entry is sealed with the key in --shared-cache-key-file (at least 32 bytes, the same for every replica), and
+the password comes from SIGNET_SHARED_CACHE_PASSWORD (or the URL). Redis trouble costs latency, never a review.`;
 
 export async function serveCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
@@ -54,6 +59,9 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
       'registry-qps': { type: 'string', default: '50' },
       'registry-burst': { type: 'string', default: '100' },
       'registry-concurrency': { type: 'string', default: '16' },
+      'shared-cache': { type: 'string' },
+      'shared-cache-key-file': { type: 'string' },
+      'shared-cache-ca-file': { type: 'string' },
       ...REGISTRY_FLAGS,
     },
   });
@@ -92,6 +100,8 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     connectionsPerHost: concurrency,
   };
 
+  const sharedCache = sharedCacheOptions(values['shared-cache'] ?? io.env['SIGNET_SHARED_CACHE'], values['shared-cache-key-file'] ?? io.env['SIGNET_SHARED_CACHE_KEY_FILE'], values['shared-cache-ca-file'], io.env);
+
   const server = await startServer({
     host,
     port,
@@ -106,6 +116,7 @@ export async function serveCommand(args: string[], io: CliIO): Promise<number> {
     budgetFraction: 0.8,
     bodyLimitBytes: integer(values['body-limit'], '--body-limit', 1024, 64 * 1024 * 1024),
     registry: { ...registryOptions(values, io.env), ...politeness },
+    ...(sharedCache ? { sharedCache } : {}),
     reloadIntervalMs: number(values['reload-interval'], '--reload-interval', 0.05, 3600) * 1000,
     cache: {
       tagTtlMs: number(values['tag-ttl'], '--tag-ttl', 0.001, 86400) * 1000,
@@ -145,6 +156,37 @@ function duration(raw: string, flag: string, maxSeconds: number): number {
   const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : 1000) : NaN;
   if (!Number.isFinite(ms) || ms > maxSeconds * 1000) throw new UsageError(`${flag} must be a duration from 0s to ${maxSeconds}s such as 5s or 500ms, got "${raw}"`);
   return Math.round(ms);
+}
+
+/** The shared cache's settings, or undefined when it is off; the key is read here (a mounted Secret). */
+function sharedCacheOptions(url: string | undefined, keyFile: string | undefined, caFile: string | undefined, env: NodeJS.ProcessEnv): { url: string; hmacKey: Buffer; password?: string; caBundle?: string } | undefined {
+  if (url === undefined) {
+    if (keyFile !== undefined || caFile !== undefined) throw new UsageError('--shared-cache-key-file and --shared-cache-ca-file need --shared-cache URL');
+    return undefined;
+  }
+  if (keyFile === undefined) throw new UsageError('--shared-cache needs --shared-cache-key-file FILE: the key every replica seals and checks shared entries with (at least 32 bytes, from a Secret)');
+  const hmacKey = readSmallFile(keyFile, '--shared-cache-key-file');
+  // A key file written with a trailing newline (echo, kubectl create secret --from-file) means the same key.
+  const trimmed = Buffer.from(hmacKey.toString('latin1').replace(/\r?\n$/, ''), 'latin1');
+  if (trimmed.length < 32) throw new UsageError(`--shared-cache-key-file ${keyFile} holds ${trimmed.length} bytes; the key must be at least 32 bytes (e.g. head -c 32 /dev/urandom | base64)`);
+  const password = env['SIGNET_SHARED_CACHE_PASSWORD'];
+  return {
+    url,
+    hmacKey: trimmed,
+    ...(password !== undefined && password !== '' ? { password } : {}),
+    ...(caFile !== undefined ? { caBundle: readSmallFile(caFile, '--shared-cache-ca-file').toString('utf8') } : {}),
+  };
+}
+
+function readSmallFile(path: string, flag: string): Buffer {
+  try {
+    const bytes = readFileSync(path);
+    if (bytes.length > 1024 * 1024) throw new UsageError(`${flag} ${path} is larger than 1 MiB`);
+    return bytes;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${flag} ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 function number(raw: string, flag: string, min: number, max: number): number {

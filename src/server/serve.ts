@@ -24,6 +24,7 @@ import type { CompiledTrust } from '../trust/compose.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { PullSecretProvider } from '../kube/pull-secrets.js';
 import type { DeniedReview } from './denial-event.js';
+import { openSharedCache, type OpenedSharedCache, type SharedCacheConfig } from './shared-cache.js';
 
 export interface ServeConfig {
   readonly host: string;
@@ -49,6 +50,8 @@ export interface ServeConfig {
   /** How long a body may take to arrive (default: the timeout). */
   readonly bodyReadMs?: number;
   readonly registry: RegistryClientOptions;
+  /** A cache shared with the other replicas (Redis or Valkey; ADR 0007). Off when undefined. */
+  readonly sharedCache?: Omit<SharedCacheConfig, 'tagTtlMs'>;
   readonly reloadIntervalMs: number;
   /** Cache lifetimes (tag → digest, allowed verdicts, denials on the image's merits). */
   readonly cache?: { readonly tagTtlMs?: number; readonly verdictTtlMs?: number; readonly negativeTtlMs?: number; readonly maxEntries?: number };
@@ -94,7 +97,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   // Set once the pipeline exists; a trust change before that has nothing to warm yet.
   const warming: { warmUp?: WarmUp | undefined } = {};
   const source = await startTrust(config, metrics, logger, kube.recorder, () => warming.warmUp?.schedule());
-  const { registry, pipeline } = startPipeline(config, metrics);
+  const shared = config.sharedCache ? openSharedCache({ ...config.sharedCache, tagTtlMs: config.cache?.tagTtlMs ?? 30_000 }, logger, metrics) : undefined;
+  const { registry, pipeline } = startPipeline(config, metrics, shared);
   addStateGauges(metrics, { trustSourceHealthy: () => source.healthy(), registryWaiting: () => registry.waiting(), cacheSizes: () => pipeline.size });
   const stopping = new Stopping();
   const app = buildApp(appOptions(config, { ...logging, metrics, source, registry, pipeline, ...kube, tls: tls.material, draining: () => stopping.draining }));
@@ -111,7 +115,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     stopping.draining = true;
-    return (closing ??= closeServer(config, { ...logging, app, source, registry, tlsWatcher, warmUp, recorder: kube.recorder, stopping }));
+    return (closing ??= closeServer(config, { ...logging, app, source, registry, shared, tlsWatcher, warmUp, recorder: kube.recorder, stopping }));
   };
   let shuttingDown: Promise<void> | undefined;
   const shutdown = async (drainMs: number): Promise<void> => {
@@ -254,9 +258,10 @@ async function startTrust(config: ServeConfig, metrics: Metrics, logger: Logger,
   );
 }
 
-function startPipeline(config: ServeConfig, metrics: Metrics): { registry: RegistryClient; pipeline: ImagePipeline } {
+function startPipeline(config: ServeConfig, metrics: Metrics, shared: OpenedSharedCache | undefined): { registry: RegistryClient; pipeline: ImagePipeline } {
   const registry = new RegistryClient({
     ...config.registry,
+    ...(shared ? { shared: shared.settings } : {}),
     onRequest: (e) => {
       metrics.registryRequests.inc({ registry: e.host, kind: e.kind, outcome: e.outcome });
       metrics.registrySeconds.observe({ registry: e.host, kind: e.kind }, e.seconds);
@@ -374,6 +379,7 @@ interface ClosingParts extends Logging {
   readonly app: FastifyInstance;
   readonly source: RunningTrustSource;
   readonly registry: RegistryClient;
+  readonly shared: OpenedSharedCache | undefined;
   readonly tlsWatcher: TlsWatcher | undefined;
   readonly warmUp: WarmUp | undefined;
   readonly recorder: EventRecorder | undefined;
@@ -398,6 +404,7 @@ async function closeServer(config: ServeConfig, p: ClosingParts): Promise<void> 
   }
   try {
     await p.registry.close();
+    await p.shared?.close();
     await p.recorder?.flush();
   } finally {
     p.decisionLog.flush();
