@@ -129,8 +129,8 @@ async function fetchEnvelope(target: NotationLookup, candidate: Descriptor): Pro
   if (typeof mediaType !== 'string' || digest === undefined || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     return rejectedWith(malformed(`Notation ${source} has a layer that is not a valid descriptor`));
   }
-  if (mediaType === COSE_MEDIA_TYPE || mediaType !== JWS_MEDIA_TYPE) {
-    // The verifier explains both (COSE not supported yet; anything else is not a Notation envelope) without the bytes.
+  if (mediaType !== COSE_MEDIA_TYPE && mediaType !== JWS_MEDIA_TYPE) {
+    // The verifier explains that this is not a Notation envelope; it needs no bytes for that.
     return ok({ kind: 'envelope', envelope: { mediaType, bytes: Buffer.alloc(0), source } });
   }
   if (size > MAX_ENVELOPE_BYTES) {

@@ -47,14 +47,22 @@ export interface ProtectedHeader {
   readonly expiry: Date | undefined;
 }
 
-export interface JwsEnvelope {
-  /** The three base64url members exactly as received, for jose. */
-  readonly jws: { readonly protected: string; readonly payload: string; readonly signature: string; readonly header: Readonly<Record<string, unknown>> };
+/** What every Notation envelope format yields once parsed (nothing in it is trusted yet). */
+export interface SignedEnvelope {
+  readonly format: 'jws' | 'cose';
   readonly header: ProtectedHeader;
-  /** x5c decoded, leaf first. */
+  /** Leaf first. */
   readonly chain: readonly Certificate[];
   /** The DER TimeStampToken from the unprotected header, when there is one (not yet verified). */
   readonly timestampToken: Buffer | undefined;
+  /** The raw signature value: what an RFC 3161 timestamp countersigns. */
+  readonly signatureValue: Buffer;
+}
+
+export interface JwsEnvelope extends SignedEnvelope {
+  readonly format: 'jws';
+  /** The three base64url members exactly as received, for jose. */
+  readonly jws: { readonly protected: string; readonly payload: string; readonly signature: string; readonly header: Readonly<Record<string, unknown>> };
 }
 
 export interface TargetArtifact {
@@ -101,7 +109,14 @@ export function parseJwsEnvelope(bytes: Buffer): Result<JwsEnvelope, string> {
     timestampToken = typeof stamp === 'string' ? decodeStrictBase64(stamp) : undefined;
     if (timestampToken === undefined || timestampToken.length === 0) return err(`the unprotected header ${HEADER.timestampSignature} is not standard base64 (a DER RFC 3161 token)`);
   }
-  return ok({ jws: { protected: protectedText, payload, signature, header }, header: protectedHeader.value, chain: chain.value, timestampToken });
+  return ok({
+    format: 'jws',
+    jws: { protected: protectedText, payload, signature, header },
+    header: protectedHeader.value,
+    chain: chain.value,
+    timestampToken,
+    signatureValue: Buffer.from(signature, 'base64url'),
+  });
 }
 
 function parseProtectedHeader(text: string, unprotected: JsonObject): Result<ProtectedHeader, string> {

@@ -1,4 +1,4 @@
-// Verifies Notation (Notary Project v2) signature envelopes for one admitted image against one trust
+// Verifies Notation (Notary Project v2) signature envelopes (JWS or COSE_Sign1) for one admitted image against one trust
 // policy (trust store, trusted identities, level). Pure: envelope bytes, trust material and `now` in,
 // one SignatureCheck per envelope out; fetching is pipeline/systems/notation.ts's job and the decision is decide/'s.
 // Order, as in the Notary Project verification steps: integrity (envelope, algorithm, signature,
@@ -10,7 +10,8 @@ import type { Digest } from '../../reference/types.js';
 import type { InvalidSignatureReason, SignatureCheck } from '../types.js';
 import { quote } from '../../util/quote.js';
 import { algorithmForKey, checkChain, describeKey, validityProblem, type Certificate } from './certificates.js';
-import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, UNDERSTOOD_CRITICAL, isBase64Url, parseJwsEnvelope, parseTargetArtifact, type JwsEnvelope } from './envelope.js';
+import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, UNDERSTOOD_CRITICAL, isBase64Url, parseJwsEnvelope, parseTargetArtifact, type JwsEnvelope, type SignedEnvelope } from './envelope.js';
+import { parseCoseEnvelope, verifyCose } from './cose.js';
 import { isSubjectSubset, subjectAttributes } from './identity.js';
 import type { NotationTrustPolicy } from './trust.js';
 import { verifyTimestampToken } from './timestamp.js';
@@ -60,33 +61,22 @@ function invalid(reason: InvalidSignatureReason, detail: string, signer?: string
     : { status: 'invalid', system: 'notation', reason, detail, signer };
 }
 
+/** An envelope whose signature verified with its leaf's key, and the payload it signs. */
+interface Opened {
+  readonly envelope: SignedEnvelope;
+  readonly payload: Uint8Array;
+}
+
 async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnvelope): Promise<SignatureCheck> {
   const where = `Notation ${envelope.source}`;
-  if (envelope.mediaType === COSE_MEDIA_TYPE) return invalid('MALFORMED', `${where}: COSE envelopes are not supported yet; sign with --signature-format jws`);
-  if (envelope.mediaType !== JWS_MEDIA_TYPE) {
-    return invalid('MALFORMED', `${where} has envelope media type ${quote(envelope.mediaType)}, not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`);
-  }
-
   // ---- integrity ----
-  const parsed = parseJwsEnvelope(envelope.bytes);
-  if (!parsed.ok) return invalid('MALFORMED', `${where}: ${parsed.error}`);
-  const jws = parsed.value;
+  let opened: Opened | SignatureCheck;
+  if (envelope.mediaType === JWS_MEDIA_TYPE) opened = await openJws(where, envelope.bytes);
+  else if (envelope.mediaType === COSE_MEDIA_TYPE) opened = openCose(where, envelope.bytes);
+  else return invalid('MALFORMED', `${where} has envelope media type ${quote(envelope.mediaType)}, not ${JWS_MEDIA_TYPE} or ${COSE_MEDIA_TYPE}`);
+  if ('status' in opened) return opened;
+  const { envelope: jws, payload } = opened;
   const leaf = jws.chain[0]!;
-  const expected = algorithmForKey(leaf.key);
-  if (expected === undefined) {
-    return invalid('BAD_SIGNATURE', `${where}: the signing certificate ${leaf.displayName} has a ${describeKey(leaf.key)} key, which Notation does not allow (RSA 2048/3072/4096, ECDSA P-256/P-384/P-521)`);
-  }
-  if (expected !== jws.header.alg) {
-    return invalid('BAD_SIGNATURE', `${where}: signed with ${jws.header.alg}, but the ${describeKey(leaf.key)} key of ${leaf.displayName} requires ${expected}`);
-  }
-  const payload = await verifyJws(jws, leaf);
-  if (payload === undefined) {
-    return invalid('BAD_SIGNATURE', `${where}: the signature does not verify with the key of its signing certificate ${leaf.displayName} (the envelope was altered)`);
-  }
-  if (!isBase64Url(jws.jws.payload) || !isBase64Url(jws.jws.signature)) {
-    // Verified, yet not what a conforming signer writes; Notation's own decoder would refuse it.
-    return invalid('MALFORMED', `${where}: the JWS payload or signature is not unpadded base64url`);
-  }
   const chainCheck = checkChain(jws.chain);
   if (!chainCheck.ok) return invalid(chainCheck.error.reason, `${where}: ${chainCheck.error.detail}`);
   const target = parseTargetArtifact(payload);
@@ -158,6 +148,49 @@ async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnve
   };
 }
 
+/** Undefined when the leaf's key is one Notation allows and the envelope declares the algorithm it pairs with. */
+function algorithmProblem(where: string, envelope: SignedEnvelope): SignatureCheck | undefined {
+  const leaf = envelope.chain[0]!;
+  const expected = algorithmForKey(leaf.key);
+  if (expected === undefined) {
+    return invalid('BAD_SIGNATURE', `${where}: the signing certificate ${leaf.displayName} has a ${describeKey(leaf.key)} key, which Notation does not allow (RSA 2048/3072/4096, ECDSA P-256/P-384/P-521)`);
+  }
+  if (expected !== envelope.header.alg) {
+    return invalid('BAD_SIGNATURE', `${where}: signed with ${envelope.header.alg}, but the ${describeKey(leaf.key)} key of ${leaf.displayName} requires ${expected}`);
+  }
+  return undefined;
+}
+
+function altered(where: string, leaf: Certificate): SignatureCheck {
+  return invalid('BAD_SIGNATURE', `${where}: the signature does not verify with the key of its signing certificate ${leaf.displayName} (the envelope was altered)`);
+}
+
+async function openJws(where: string, bytes: Buffer): Promise<Opened | SignatureCheck> {
+  const parsed = parseJwsEnvelope(bytes);
+  if (!parsed.ok) return invalid('MALFORMED', `${where}: ${parsed.error}`);
+  const jws = parsed.value;
+  const problem = algorithmProblem(where, jws);
+  if (problem !== undefined) return problem;
+  const payload = await verifyJws(jws, jws.chain[0]!);
+  if (payload === undefined) return altered(where, jws.chain[0]!);
+  if (!isBase64Url(jws.jws.payload) || !isBase64Url(jws.jws.signature)) {
+    // Verified, yet not what a conforming signer writes; Notation's own decoder would refuse it.
+    return invalid('MALFORMED', `${where}: the JWS payload or signature is not unpadded base64url`);
+  }
+  return { envelope: jws, payload };
+}
+
+function openCose(where: string, bytes: Buffer): Opened | SignatureCheck {
+  const parsed = parseCoseEnvelope(bytes);
+  if (!parsed.ok) return invalid('MALFORMED', `${where}: ${parsed.error}`);
+  const cose = parsed.value;
+  const problem = algorithmProblem(where, cose);
+  if (problem !== undefined) return problem;
+  const payload = verifyCose(cose, cose.chain[0]!);
+  if (payload === undefined) return altered(where, cose.chain[0]!);
+  return { envelope: cose, payload };
+}
+
 /** The signed payload bytes when the JWS verifies with the leaf's key under its declared algorithm. */
 async function verifyJws(jws: JwsEnvelope, leaf: Certificate): Promise<Uint8Array | undefined> {
   try {
@@ -172,7 +205,7 @@ async function verifyJws(jws: JwsEnvelope, leaf: Certificate): Promise<Uint8Arra
 }
 
 /** Undefined when the chain ends in a root of the trust store of the right type and the leaf is a trusted identity. */
-function authenticity(jws: JwsEnvelope, policy: NotationTrustPolicy): { problem: string | undefined } {
+function authenticity(jws: SignedEnvelope, policy: NotationTrustPolicy): { problem: string | undefined } {
   const store = policy.trustStore;
   const wantedType = jws.header.signingScheme === 'notary.x509' ? 'ca' : 'signingAuthority';
   if (store.type !== wantedType) {
@@ -213,7 +246,7 @@ interface TimeOutcome {
  * not looked at; otherwise the signature must carry a timestamp from a trusted TSA, and the
  * chain must have been valid over the whole interval the timestamp's accuracy allows.
  */
-async function authenticTime(jws: JwsEnvelope, policy: NotationTrustPolicy, now: Date): Promise<TimeOutcome> {
+async function authenticTime(jws: SignedEnvelope, policy: NotationTrustPolicy, now: Date): Promise<TimeOutcome> {
   const chain = jws.chain;
   if (jws.header.signingScheme === 'notary.x509.signingAuthority') {
     const problem = validityProblem(chain, jws.header.authenticSigningTime!, 'the authentic signing time');
@@ -237,7 +270,7 @@ async function authenticTime(jws: JwsEnvelope, policy: NotationTrustPolicy, now:
       : `the policy requires an RFC 3161 timestamp from the tsa trust store ${tsa.name} (verifyTimestamp: ${mode}), but the signature carries none`;
     return { problem: { reason: 'TIMESTAMP_INVALID', detail: why }, timestamped: false };
   }
-  const stamp = await verifyTimestampToken(jws.timestampToken, Buffer.from(jws.jws.signature, 'base64url'), tsa.certificates, tsa.name);
+  const stamp = await verifyTimestampToken(jws.timestampToken, jws.signatureValue, tsa.certificates, tsa.name);
   if (!stamp.ok) return { problem: { reason: 'TIMESTAMP_INVALID', detail: `the RFC 3161 timestamp ${stamp.error}` }, timestamped: false };
   const { earliest, latest, genTime } = stamp.value;
   const stamped = `the RFC 3161 timestamp ${genTime.toISOString()}${latest.getTime() > genTime.getTime() ? ` (±${latest.getTime() - genTime.getTime()} ms)` : ''}`;
@@ -253,7 +286,7 @@ async function authenticTime(jws: JwsEnvelope, policy: NotationTrustPolicy, now:
 }
 
 /** At strict level: nothing counts after the signature expiry or, for a notary.x509 chain judged now, any chain certificate's notAfter. */
-function validUntilOf(jws: JwsEnvelope, now: Date, timestamped: boolean): string | undefined {
+function validUntilOf(jws: SignedEnvelope, now: Date, timestamped: boolean): string | undefined {
   const limits: number[] = [];
   if (jws.header.expiry !== undefined) limits.push(jws.header.expiry.getTime());
   // A signing authority or a TSA vouched for the signing time; later expiry of the chain does not matter.

@@ -169,9 +169,9 @@ maybe('checkNotation against a real registry', () => {
     expect(report.checks).toMatchObject([{ status: 'valid', signer: 'acme-ca (CN=signet test signer)' }]);
   });
 
-  test('a COSE envelope is reported as not supported yet', async () => {
+  test('a COSE envelope that is cut short is fetched and reported as malformed', async () => {
     const report = await must(checkNotation(targetOf('cose'), policy));
-    expect(report.checks).toMatchObject([{ status: 'invalid', reason: 'MALFORMED', detail: expect.stringContaining('COSE envelopes are not supported yet') }]);
+    expect(report.checks).toMatchObject([{ status: 'invalid', reason: 'MALFORMED', detail: expect.stringContaining(': the COSE envelope is not valid CBOR') }]);
   });
 
   test('an envelope whose stored bytes changed: payload mismatch', async () => {

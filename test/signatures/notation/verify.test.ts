@@ -89,13 +89,15 @@ describe('valid signatures', () => {
 });
 
 describe('envelope and algorithm', () => {
-  test('COSE envelopes are reported, not skipped', async () => {
-    expect(await verifyOne(Buffer.from([0xd2, 0x84]), policy, { mediaType: 'application/cose' })).toEqual({
+  test('a COSE envelope that is not COSE_Sign1 is malformed, not skipped', async () => {
+    expect(await verifyOne(Buffer.from([0xd2, 0x84]), policy, { mediaType: 'application/cose' })).toMatchObject({
       status: 'invalid',
       system: 'notation',
       reason: 'MALFORMED',
-      detail: 'Notation signature sha256:test: COSE envelopes are not supported yet; sign with --signature-format jws',
+      detail: expect.stringMatching(/^Notation signature sha256:test: the COSE envelope is not valid CBOR \(/),
     });
+    // A JWS served as COSE.
+    expect(await verifyOne(await sign(), policy, { mediaType: 'application/cose' })).toMatchObject({ reason: 'MALFORMED', detail: expect.stringContaining('the COSE envelope is not') });
   });
 
   test('another envelope media type is malformed', async () => {
