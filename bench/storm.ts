@@ -159,7 +159,7 @@ export function renderStorm(r: StormResult): string {
   return [
     `5. Restart storm: ${int(r.reviews)} pod reviews over ${r.images} distinct signed images (cosign .sig), every replica cold, round-robin at concurrency ${r.concurrency}.`,
     table(
-      ['run', ' reviews', ' allowed', ' failed', ' wall ms', ' p50 ms', ' p99 ms', ' registry requests', ' shared hits', ' shared misses'],
+      ['run', ' reviews', ' allowed', ' failed', ' wall ms', ' p50 ms', ' p99 ms', ' registry requests', ' shared hits', ' shared misses', ' shared errors'],
       r.runs.map((run) => [
         run.label,
         int(run.reviews),
@@ -171,6 +171,7 @@ export function renderStorm(r: StormResult): string {
         int(run.registryRequests),
         run.shared ? int(run.sharedCache['hit'] ?? 0) : '-',
         run.shared ? int(run.sharedCache['miss'] ?? 0) : '-',
+        run.shared ? int(run.sharedCache['error'] ?? 0) : '-',
       ]),
     ),
     ...r.runs.map((run) => `   ${run.label}: registry requests by kind ${JSON.stringify(run.registryRequestsByKind)}${run.denials.length > 0 ? `; not allowed: ${run.denials.join(' | ')}` : ''}`),

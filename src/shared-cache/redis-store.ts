@@ -22,7 +22,11 @@ export interface RedisStoreOptions {
   readonly caBundle?: string;
   /** Prefix of every key, so one Redis can serve several installations. Default `signet:`. */
   readonly prefix?: string;
-  /** Deadline of one command. Default 25 ms: a review must not wait on the cache. */
+  /**
+   * Deadline of one command. Default 100 ms: far below a registry round trip, which is what a miss
+   * costs, and above the event-loop delay of a busy replica (the deadline is a timer on the same loop
+   * as the reply: with 25 ms, a replica under load timed out on replies that had arrived).
+   */
   readonly commandTimeoutMs?: number;
   /** Largest value stored; larger ones are simply not shared. Default 1 MiB. */
   readonly maxEntryBytes?: number;
@@ -82,7 +86,7 @@ export class RedisSharedStore implements SharedStore {
     this.#now = o.now ?? Date.now;
     this.#onProblem = o.onProblem ?? (() => undefined);
     const options: RedisOptions = {
-      commandTimeout: o.commandTimeoutMs ?? 25,
+      commandTimeout: o.commandTimeoutMs ?? 100,
       connectTimeout: 2000,
       // Fail at once while disconnected: a queued command would hold a review until reconnection.
       enableOfflineQueue: false,
@@ -214,6 +218,8 @@ export class RedisSharedStore implements SharedStore {
   #succeeded(): void {
     if (this.#failures >= this.#breakerFailures) this.#onProblem('shared cache: answering again');
     this.#failures = 0;
+    // A command that got through says Redis answers: ask again at once rather than after the pause.
+    this.#openUntil = 0;
   }
 
   #failed(error: unknown): void {
