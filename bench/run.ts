@@ -285,10 +285,11 @@ async function main(): Promise<number> {
       // Half the warm maximum of this run (its best concurrency), as issue 17 asks.
       const warmMax = warm ? Math.max(...warm.rows.filter((row) => row.server === 'signet').map((row) => row.reviewsPerSecond)) : undefined;
       const rate = Math.max(1, Math.round(settings.soakRate ?? (warmMax !== undefined ? warmMax / 2 : 700)));
+      const rateSource = settings.soakRate !== undefined ? 'BENCH_SOAK_RATE' : warmMax !== undefined ? 'half the warm maximum of this run' : 'the default; the warm section did not run';
       progress(`section 6: soak, ${settings.soakSeconds} s at ${rate} reviews/s`);
       const webhook = await ctx.startWebhook('webhook-soak');
       try {
-        soak = await runSoak(ctx, webhook, warmImages, rate, settings.soakSeconds);
+        soak = await runSoak(ctx, webhook, warmImages, rate, rateSource, settings.soakSeconds);
       } finally {
         await webhook.stop();
       }

@@ -11,6 +11,8 @@ import type { SignedImage } from './images.js';
 export interface SoakResult {
   readonly seconds: number;
   readonly targetRate: number;
+  /** Where the rate came from: half the warm maximum of this run, BENCH_SOAK_RATE, or the 700/s default. */
+  readonly rateSource: string;
   readonly achievedRate: number;
   readonly reviews: number;
   readonly allowed: number;
@@ -28,7 +30,7 @@ const TICK_MS = 10;
 const MAX_IN_FLIGHT = 256;
 const RSS_LIMIT = 200 * 1024 * 1024;
 
-export async function runSoak(ctx: BenchContext, webhook: Webhook, images: readonly SignedImage[], rate: number, seconds: number): Promise<SoakResult> {
+export async function runSoak(ctx: BenchContext, webhook: Webhook, images: readonly SignedImage[], rate: number, rateSource: string, seconds: number): Promise<SoakResult> {
   const [app, ...sidecars] = images.map((i) => i.reference);
   if (app === undefined) throw new Error('the soak pod needs images');
   const reviewer = new Reviewer(webhook.url, ctx.tls.caPem, 32);
@@ -93,6 +95,7 @@ export async function runSoak(ctx: BenchContext, webhook: Webhook, images: reado
     return {
       seconds: elapsed,
       targetRate: rate,
+      rateSource,
       achievedRate: latencies.length / elapsed,
       reviews: sent,
       allowed,
@@ -110,7 +113,7 @@ export async function runSoak(ctx: BenchContext, webhook: Webhook, images: reado
 export function renderSoak(r: SoakResult): string {
   const peak = Math.max(...r.rss.map(([, bytes]) => bytes));
   return [
-    `6. Soak: ${Math.round(r.seconds)} s at ${int(r.targetRate)} reviews/s (half the warm maximum) on one webhook, the warm 3-image pod; RSS every 10 s.`,
+    `6. Soak: ${Math.round(r.seconds)} s at ${int(r.targetRate)} reviews/s (${r.rateSource}) on one webhook, the warm 3-image pod; RSS every 10 s.`,
     table(
       [' reviews/s', ' answered', ' allowed', ' failed', ' skipped', ' p50 ms', ' p99 ms', ' RSS first', ' RSS last', ' RSS peak'],
       [[int(r.achievedRate), int(r.latency.count), int(r.allowed), int(r.failures), int(r.skipped), ms(r.latency.p50), ms(r.latency.p99), mib(r.rss[0]?.[1] ?? Number.NaN), mib(r.rss.at(-1)?.[1] ?? Number.NaN), mib(peak)]],
