@@ -56,6 +56,9 @@ const DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ['kube-system'];
 /** Reads a key file given its resolved path; the error is a sentence for the policy author. */
 export type KeyFileReader = (resolvedPath: string) => Result<string, string>;
 
+/** Lists the file names in a folder given its resolved path (see VerifierCompileContext.listFiles). */
+export type DirectoryLister = (resolvedPath: string) => Result<readonly string[], string>;
+
 export interface CompileContext {
   /** Directory that relative key file paths are resolved against (the policy file's directory). */
   readonly baseDir: string;
@@ -64,6 +67,7 @@ export interface CompileContext {
   /** The exact policy text, part of the version hash. */
   readonly text: string;
   readonly readKeyFile: KeyFileReader;
+  readonly listDirectory?: DirectoryLister;
 }
 
 export type CompileOutcome =
@@ -336,6 +340,9 @@ function compileSystemVerifiers(
       if (read.ok) trustFiles.push([relativePath, read.value]);
       return read;
     },
+    ...(context.listDirectory !== undefined
+      ? { listFiles: (relativePath: string) => context.listDirectory!(isAbsolute(relativePath) ? relativePath : resolve(context.baseDir, relativePath)) }
+      : {}),
   };
   items(root.rules).forEach((rule, ruleIndex) => {
     if (!isRecord(rule)) return;

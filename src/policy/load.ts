@@ -4,7 +4,7 @@
 
 import { err, ok } from '../util/result.js';
 import type { Result } from '../util/result.js';
-import type { KeyFileReader } from './compile.js';
+import type { DirectoryLister, KeyFileReader } from './compile.js';
 import { compilePolicy } from './compile.js';
 import type { RawProblem } from './problem.js';
 import { formatPath } from './problem.js';
@@ -29,6 +29,8 @@ export interface LoadTextOptions {
    * that names a key file is refused: policy code does no I/O of its own.
    */
   readonly readKeyFile?: KeyFileReader;
+  /** Lists folders next to the policy (policy files only), for Notation's trust store folders. */
+  readonly listDirectory?: DirectoryLister;
 }
 
 const noKeyFiles: KeyFileReader = (resolvedPath) => err(`cannot read key file ${quote(resolvedPath)}: this policy source has no files; put the key inline (pem:)`);
@@ -82,6 +84,7 @@ export function loadPolicyText(text: string, opts: LoadTextOptions): Result<Comp
     sourceName: opts.sourceName,
     text,
     readKeyFile: opts.readKeyFile ?? noKeyFiles,
+    ...(opts.listDirectory !== undefined ? { listDirectory: opts.listDirectory } : {}),
   });
   if (outcome.ok) return ok(outcome.policy);
 

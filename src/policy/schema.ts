@@ -314,6 +314,11 @@ function translate(error: ErrorObject, data: unknown): RawProblem | undefined {
     }
     case 'oneOf':
       return { path, message: customMessage(error.parentSchema) ?? 'does not match any allowed form', at: 'value' };
+    // if/then/else: the failing branch reports its own errors; the `if` summary adds nothing.
+    case 'if':
+      return undefined;
+    case 'not':
+      return { path, message: customMessage(error.parentSchema) ?? 'has a field that is not allowed here', at: 'value' };
     case 'pattern':
       return {
         path,

@@ -8,6 +8,12 @@ export interface VerifierCompileContext {
   readFile(relativePath: string): Result<string, string>;
   /** The policy's named public keys (the top-level `keys:` map). */
   readonly keys: ReadonlyMap<string, TrustedKey>;
+  /**
+   * Names of the files (not folders) in a folder named relative to the policy source, sorted; absent
+   * where the source has no folders (a ConfigMap). For trust material laid out by another tool
+   * (Notation's trust store folders); the files are then read with readFile.
+   */
+  listFiles?(relativePath: string): Result<readonly string[], string>;
 }
 
 export interface VerifierProblem {

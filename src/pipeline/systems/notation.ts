@@ -11,6 +11,8 @@ import { verifyNotationSignatures } from '../../signatures/notation/verify.js';
 import { discoverNotationSignatures } from '../../discovery/notation.js';
 import { HttpRevocationFetcher } from '../../discovery/notation-revocation.js';
 import { RevocationCache } from '../../signatures/notation/revocation.js';
+import { selectNotationPolicy, type ScopedNotationPolicy } from '../../signatures/notation/notation-files.js';
+import { quote } from '../../util/quote.js';
 
 let revocation: { readonly fetcher: HttpRevocationFetcher; readonly cache: RevocationCache } | undefined;
 
@@ -29,10 +31,24 @@ export async function closeNotationRevocation(): Promise<void> {
 export { MAX_ENVELOPE_BYTES, MAX_NOTATION_SIGNATURES } from '../../discovery/notation.js';
 
 /** What this check needs of a compiled policy entry (CompiledNotationVerifier satisfies it). */
-export type NotationCheckVerifier = NotationTrustPolicy;
+export type NotationCheckVerifier = NotationTrustPolicy & { readonly scoped?: { readonly source: string; readonly policies: readonly ScopedNotationPolicy[] } };
 
 export async function checkNotation(target: CheckTarget, verifier: NotationCheckVerifier): Promise<Result<SystemReport, SystemCheckError>> {
   const lookedAt = `referrers of ${target.digest} in ${target.repo.registry}/${target.repo.repository} (artifact type ${NOTATION_ARTIFACT_TYPE})`;
+  let policy: NotationTrustPolicy = verifier;
+  if (verifier.scoped !== undefined) {
+    // Notation's own trust policy file: the policy for this repository, chosen as notation verify chooses it.
+    const repository = `${target.repo.registry}/${target.repo.repository}`;
+    const chosen = selectNotationPolicy(verifier.scoped.policies, repository);
+    if (chosen === undefined || chosen.verification.kind === 'skip') {
+      const detail =
+        chosen === undefined
+          ? `no trust policy of ${verifier.scoped.source} applies to ${repository}: none names it in registryScopes and none is "*"`
+          : `trust policy ${quote(chosen.name)} of ${verifier.scoped.source} skips verification for ${repository}; a verify rule admits only verified images (give such images a rule of their own)`;
+      return ok({ checks: [{ status: 'invalid', system: 'notation', reason: 'UNTRUSTED_SIGNER', detail }], lookedAt });
+    }
+    policy = chosen.verification.policy;
+  }
   const found = await discoverNotationSignatures(target);
   if (!found.ok) return found;
   if (found.value === undefined) return ok({ checks: [], lookedAt });
@@ -41,7 +57,7 @@ export async function checkNotation(target: CheckTarget, verifier: NotationCheck
   const checks = await verifyNotationSignatures({
     target: signed,
     envelopes,
-    policy: verifier,
+    policy,
     now: target.now,
     revocation: { fetcher: shared.fetcher, cache: shared.cache, ...(target.signal !== undefined ? { signal: target.signal } : {}) },
   });

@@ -27,6 +27,7 @@ import {
 } from './trust.js';
 import type { Certificate } from './certificates.js';
 import type { RevocationMode } from './revocation.js';
+import { compileNotationFiles, type ScopedNotationPolicy } from './notation-files.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
@@ -38,9 +39,27 @@ export const notationVerifierSchema: Record<string, unknown> = {
   description:
     'Notation (Notary Project) signatures, found as OCI referrers of the image, whose certificate chain ends in a root of the trust store and whose signer is a trusted identity.',
   additionalProperties: false,
-  required: ['type', 'trustStore', 'trustedIdentities'],
+  required: ['type'],
+  // Either the Signet form (trustStore and trustedIdentities) or Notation's own files, never both.
+  if: { required: ['notationTrustPolicy'] },
+  then: {
+    not: { anyOf: ['trustStore', 'trustedIdentities', 'tsaTrustStore', 'verifyTimestamp', 'revocation', 'level'].map((field) => ({ required: [field] })) },
+    'x-problem': 'notationTrustPolicy takes everything from Notation\'s files: remove trustStore, trustedIdentities, level, tsaTrustStore, verifyTimestamp and revocation from this entry',
+  },
+  else: { required: ['trustStore', 'trustedIdentities'] },
   properties: {
     type: { const: 'notation' },
+    notationTrustPolicy: {
+      type: 'object',
+      description:
+        "Notation's own configuration, used as it is: a trust policy document (trustpolicy.json or trustpolicy.oci.json, version 1.0) and the trust store folder holding x509/{ca,signingAuthority,tsa}/<name>/*. Each image is judged by the trust policy whose registryScopes name its repository, else by the \"*\" policy. Policy files only (not ConfigMaps).",
+      additionalProperties: false,
+      required: ['file', 'trustStoreDir'],
+      properties: {
+        file: { type: 'string', minLength: 1, description: 'Path of the trust policy document, relative to the policy file.' },
+        trustStoreDir: { type: 'string', minLength: 1, description: 'Path of the folder that holds x509/, relative to the policy file (Notation: ~/.config/notation/truststore).' },
+      },
+    },
     trustStore: {
       type: 'object',
       description: 'The root certificates a signature chain must end in.',
@@ -116,6 +135,7 @@ export type NotationCertificateDocument = PemSourceDocument;
 
 export interface NotationVerifierDocument {
   readonly type: 'notation';
+  readonly notationTrustPolicy?: { readonly file: string; readonly trustStoreDir: string };
   readonly trustStore: {
     readonly type: TrustStoreType;
     readonly name?: string;
@@ -136,9 +156,16 @@ export interface CompiledNotationVerifier {
   readonly tsaTrustStore?: NotationTsaTrustStore;
   readonly verifyTimestamp: VerifyTimestamp;
   readonly revocation: RevocationMode;
+  /**
+   * Set for an entry made from Notation's files: the trust policy per registry scope, chosen per image
+   * (pipeline/systems/notation.ts). The entry's own trust store is then an empty stand-in named after
+   * the file, which trusts nothing.
+   */
+  readonly scoped?: { readonly source: string; readonly policies: readonly ScopedNotationPolicy[] };
 }
 
 export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: VerifierCompileContext): Result<CompiledNotationVerifier, VerifierProblem[]> {
+  if (doc.notationTrustPolicy !== undefined) return compileFromNotationFiles(doc.notationTrustPolicy, ctx);
   const problems: VerifierProblem[] = [];
   const certificates = readCertificates(doc.trustStore.certificates, 'trustStore', ctx, problems);
   const tsaCertificates = doc.tsaTrustStore === undefined ? undefined : readCertificates(doc.tsaTrustStore.certificates, 'tsaTrustStore', ctx, problems);
@@ -162,6 +189,24 @@ export function compileNotationVerifier(doc: NotationVerifierDocument, ctx: Veri
       ...(tsaCertificates !== undefined ? { tsaTrustStore: Object.freeze({ name: doc.tsaTrustStore?.name ?? 'tsa', certificates: Object.freeze(tsaCertificates) }) } : {}),
       verifyTimestamp: doc.verifyTimestamp ?? 'always',
       revocation: doc.revocation ?? ((doc.level ?? 'strict') === 'strict' ? 'enforce' : 'log'),
+    }),
+  );
+}
+
+function compileFromNotationFiles(files: { readonly file: string; readonly trustStoreDir: string }, ctx: VerifierCompileContext): Result<CompiledNotationVerifier, VerifierProblem[]> {
+  const policies = compileNotationFiles({ trustPolicy: files.file, trustStoreDir: files.trustStoreDir }, ctx, 'notationTrustPolicy');
+  if (!policies.ok) return policies;
+  const anyone = parseTrustedIdentities(['*']);
+  if (!anyone.ok) return err([{ path: 'notationTrustPolicy', message: 'internal: "*" identities' }]);
+  return ok(
+    Object.freeze({
+      type: 'notation',
+      trustStore: Object.freeze({ type: 'ca', name: files.file, certificates: Object.freeze([]) }),
+      trustedIdentities: anyone.value,
+      level: 'strict',
+      verifyTimestamp: 'always',
+      revocation: 'enforce',
+      scoped: Object.freeze({ source: files.file, policies: Object.freeze(policies.value) }),
     }),
   );
 }

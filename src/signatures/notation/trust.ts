@@ -43,6 +43,8 @@ export type VerifyTimestamp = 'always' | 'afterCertExpiry';
 
 export interface NotationTrustPolicy {
   readonly trustStore: NotationTrustStore;
+  /** More ca / signingAuthority stores (a Notation trust policy may name several); the signing scheme picks the type. */
+  readonly otherTrustStores?: readonly NotationTrustStore[];
   readonly trustedIdentities: TrustedIdentities;
   readonly level: VerificationLevel;
   /** Without it, timestamps are ignored and a notary.x509 chain must be valid now (as in Notation). */

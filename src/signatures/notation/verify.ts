@@ -13,7 +13,7 @@ import { algorithmForKey, checkChain, describeKey, validityProblem, type Certifi
 import { COSE_MEDIA_TYPE, JWS_MEDIA_TYPE, UNDERSTOOD_CRITICAL, isBase64Url, parseJwsEnvelope, parseTargetArtifact, type JwsEnvelope, type SignedEnvelope } from './envelope.js';
 import { parseCoseEnvelope, verifyCose } from './cose.js';
 import { isSubjectSubset, subjectAttributes } from './identity.js';
-import type { NotationTrustPolicy } from './trust.js';
+import type { NotationTrustPolicy, NotationTrustStore } from './trust.js';
 import { verifyTimestampToken } from './timestamp.js';
 import { RevocationCache, checkChainRevocation, type RevocationFetcher } from './revocation.js';
 import { err } from '../../util/result.js';
@@ -88,8 +88,8 @@ async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnve
   if (trust.problem !== undefined && policy.level !== 'audit') return invalid('UNTRUSTED_SIGNER', `${where}: ${trust.problem}`);
   const trusted = trust.problem === undefined;
   const signer = trusted
-    ? `${policy.trustStore.name} (${leaf.displayName})`
-    : `${leaf.displayName}, not trusted by ${policy.trustStore.name} (level audit)`;
+    ? `${trust.store.name} (${leaf.displayName})`
+    : `${leaf.displayName}, not trusted by ${trust.store.name} (level audit)`;
   // Only a signer the policy trusts is named on a failure: an unknown party's claims are not evidence.
   const failedSigner = trusted ? signer : undefined;
 
@@ -204,33 +204,42 @@ async function verifyJws(jws: JwsEnvelope, leaf: Certificate): Promise<Uint8Arra
   }
 }
 
-/** Undefined when the chain ends in a root of the trust store of the right type and the leaf is a trusted identity. */
-function authenticity(jws: SignedEnvelope, policy: NotationTrustPolicy): { problem: string | undefined } {
-  const store = policy.trustStore;
+/** Undefined when the chain ends in a root of a trust store of the right type and the leaf is a trusted identity. */
+function authenticity(jws: SignedEnvelope, policy: NotationTrustPolicy): { problem: string | undefined; store: NotationTrustStore } {
   const wantedType = jws.header.signingScheme === 'notary.x509' ? 'ca' : 'signingAuthority';
-  if (store.type !== wantedType) {
+  const stores = [policy.trustStore, ...(policy.otherTrustStores ?? [])];
+  const candidates = stores.filter((store) => store.type === wantedType);
+  const named = policy.trustStore;
+  if (candidates.length === 0) {
     return {
-      problem: `signed with the ${jws.header.signingScheme} scheme, which needs a trust store of type ${wantedType}, but ${store.name} is of type ${store.type}`,
+      problem: `signed with the ${jws.header.signingScheme} scheme, which needs a trust store of type ${wantedType}, but ${stores.map((store) => store.name).join(', ')} ${stores.length === 1 ? 'is' : 'are'} of type ${named.type}`,
+      store: named,
     };
   }
   const root = jws.chain[jws.chain.length - 1]!;
-  if (!store.certificates.some((certificate) => certificate.der.equals(root.der))) {
+  const store = candidates.find((candidate) => candidate.certificates.some((certificate) => certificate.der.equals(root.der)));
+  if (store === undefined) {
     const leaf = jws.chain[0]!;
+    const names = candidates.map((candidate) => candidate.name).join(', ');
     return {
-      problem: `signed by ${leaf.displayName}, whose chain ends at ${root.displayName}, which is not a certificate of the trust store ${store.name}`,
+      problem: `signed by ${leaf.displayName}, whose chain ends at ${root.displayName}, which is not a certificate of the trust store${candidates.length > 1 ? 's' : ''} ${names}`,
+      store: candidates[0]!,
     };
   }
+  const result = identityProblem(jws, policy);
+  return { problem: result, store };
+}
+
+function identityProblem(jws: SignedEnvelope, policy: NotationTrustPolicy): string | undefined {
   const identities = policy.trustedIdentities;
-  if (identities.kind === 'any') return { problem: undefined };
+  if (identities.kind === 'any') return undefined;
   const leaf = jws.chain[0]!;
   const subject = subjectAttributes(leaf.subjectRdns);
   if (subject === undefined) {
-    return { problem: `the signing certificate subject ${quote(leaf.subject)} repeats an attribute or has a multi-valued attribute, so it cannot be matched against trustedIdentities` };
+    return `the signing certificate subject ${quote(leaf.subject)} repeats an attribute or has a multi-valued attribute, so it cannot be matched against trustedIdentities`;
   }
-  if (identities.subjects.some((trustedSubject) => isSubjectSubset(trustedSubject.name, subject))) return { problem: undefined };
-  return {
-    problem: `signed by ${quote(leaf.subject)}, which matches none of the trusted identities (${identities.subjects.map((s) => quote(s.text)).join(', ')})`,
-  };
+  if (identities.subjects.some((trustedSubject) => isSubjectSubset(trustedSubject.name, subject))) return undefined;
+  return `signed by ${quote(leaf.subject)}, which matches none of the trusted identities (${identities.subjects.map((s) => quote(s.text)).join(', ')})`;
 }
 
 interface TimeOutcome {
