@@ -104,3 +104,88 @@ ms). Sprig has no duration parser, so the number-unit pairs are summed here.
 {{- end -}}
 {{- $total -}}
 {{- end -}}
+
+{{/* The bundled Redis's object names: the full name with "-redis", still a DNS label. */}}
+{{- define "signet.redisName" -}}
+{{- printf "%s-redis" (include "signet.fullname" . | trunc 57 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
+Selector labels of the bundled Redis. Its name is not "signet", so the webhook's Service, Deployment,
+PodDisruptionBudget and NetworkPolicy never select the Redis pod.
+*/}}
+{{- define "signet.redisSelectorLabels" -}}
+app.kubernetes.io/name: redis
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: shared-cache
+{{- end -}}
+
+{{- define "signet.redisLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "signet.redisSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "signet.name" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* The Secret with the shared cache's HMAC key (and password): an existing one or the chart's. */}}
+{{- define "signet.sharedCacheSecretName" -}}
+{{- .Values.sharedCache.existingSecret | default (printf "%s-shared-cache" (include "signet.fullname" .)) -}}
+{{- end -}}
+
+{{/* The data key of that Secret holding the password; empty when there is none. */}}
+{{- define "signet.sharedCachePasswordKey" -}}
+{{- if .Values.sharedCache.existingSecret -}}
+{{- .Values.sharedCache.existingSecretPasswordKey -}}
+{{- else if or .Values.sharedCache.password .Values.sharedCache.bundledRedis.enabled -}}
+password
+{{- end -}}
+{{- end -}}
+
+{{/* The data key of that Secret holding the HMAC key. */}}
+{{- define "signet.sharedCacheKeyKey" -}}
+{{- ternary .Values.sharedCache.existingSecretKeyKey "key" (ne .Values.sharedCache.existingSecret "") -}}
+{{- end -}}
+
+{{/*
+The URL Signet connects to: sharedCache.url, or the bundled Redis's Service. Checked here, once for
+every template that uses it, so each refusal reads the same; the schema refuses the same values
+(this holds with --skip-schema-validation too).
+*/}}
+{{- define "signet.sharedCacheUrl" -}}
+{{- if and .Values.sharedCache.bundledRedis.enabled (not .Values.sharedCache.enabled) -}}
+{{- fail "sharedCache.bundledRedis.enabled needs sharedCache.enabled: the bundled Redis serves only the shared cache" -}}
+{{- end -}}
+{{- if .Values.sharedCache.enabled -}}
+{{- if and .Values.sharedCache.url .Values.sharedCache.bundledRedis.enabled -}}
+{{- fail "set sharedCache.url or sharedCache.bundledRedis.enabled, not both" -}}
+{{- end -}}
+{{- if and (not .Values.sharedCache.url) (not .Values.sharedCache.bundledRedis.enabled) -}}
+{{- fail "sharedCache.enabled needs sharedCache.url (redis://HOST:PORT or rediss://HOST:PORT), or sharedCache.bundledRedis.enabled for a trial" -}}
+{{- end -}}
+{{- if .Values.sharedCache.url -}}
+{{- if not (regexMatch "^rediss?://[^/?#\\s]+(/[0-9]{0,2})?$" .Values.sharedCache.url) -}}
+{{- fail (printf "sharedCache.url must be redis://HOST:PORT or rediss://HOST:PORT (optionally with a user and /DB), got %q" .Values.sharedCache.url) -}}
+{{- end -}}
+{{- if contains ":" (urlParse .Values.sharedCache.url).userinfo -}}
+{{- fail "sharedCache.url must not carry a password: put it in sharedCache.password or sharedCache.existingSecret (the URL is an argument, readable by whoever can read the Deployment)" -}}
+{{- end -}}
+{{- if and .Values.sharedCache.caConfigMap (not (hasPrefix "rediss://" .Values.sharedCache.url)) -}}
+{{- fail "sharedCache.caConfigMap is for rediss:// (TLS) URLs; this URL is redis://, which has no certificate to check" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.sharedCache.existingSecret .Values.sharedCache.password -}}
+{{- fail "set sharedCache.password or sharedCache.existingSecret, not both: with an existing Secret the password comes from its existingSecretPasswordKey" -}}
+{{- end -}}
+{{- if and .Values.sharedCache.existingSecret .Values.sharedCache.bundledRedis.enabled (not .Values.sharedCache.existingSecretPasswordKey) -}}
+{{- fail "sharedCache.bundledRedis needs a password: set sharedCache.existingSecretPasswordKey to the key of sharedCache.existingSecret that holds one" -}}
+{{- end -}}
+{{- .Values.sharedCache.url | default (printf "redis://%s.%s.svc:6379" (include "signet.redisName" .) .Release.Namespace) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The TCP port of the shared cache: the URL's, or Redis's default. */}}
+{{- define "signet.sharedCachePort" -}}
+{{- $host := (urlParse (include "signet.sharedCacheUrl" .)).host -}}
+{{- $port := regexFind "[0-9]+$" (regexFind ":[0-9]+$" $host) -}}
+{{- $port | default "6379" -}}
+{{- end -}}

@@ -29,6 +29,7 @@ const RESOURCES: readonly ResourceType[] = [
   { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
   { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true },
+  { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', namespaced: true },
   { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
@@ -82,8 +83,8 @@ function resourceList(version: string, group: string): JsonObject {
 }
 
 function groupList(): JsonObject {
-  const groups = [...new Set(RESOURCES.filter((r) => r.group !== '').map((r) => r.group))].map((name) => {
-    const version = { groupVersion: `${name}/v1`, version: 'v1' };
+  const groups = [...new Map(RESOURCES.filter((r) => r.group !== '').map((r) => [r.group, r.version]))].map(([name, served]) => {
+    const version = { groupVersion: `${name}/${served}`, version: served };
     return { name, versions: [version], preferredVersion: version };
   });
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
