@@ -28,7 +28,7 @@ export function defaultDiscardBytes(limitBytes: number): number {
 export class BodyError extends Error {
   constructor(
     readonly statusCode: 400 | 408 | 413 | 415,
-    readonly code: 'SIGNET_BODY_INVALID_JSON' | 'SIGNET_BODY_DUPLICATE_MEMBER' | 'SIGNET_BODY_FORBIDDEN_MEMBER' | 'SIGNET_BODY_TIMEOUT' | 'SIGNET_BODY_TOO_LARGE' | 'SIGNET_BODY_MEDIA_TYPE',
+    readonly code: 'SIGNET_BODY_INVALID_JSON' | 'SIGNET_BODY_TOO_COMPLEX' | 'SIGNET_BODY_DUPLICATE_MEMBER' | 'SIGNET_BODY_FORBIDDEN_MEMBER' | 'SIGNET_BODY_TIMEOUT' | 'SIGNET_BODY_TOO_LARGE' | 'SIGNET_BODY_MEDIA_TYPE',
     message: string,
   ) {
     super(message);
@@ -49,10 +49,12 @@ export function acceptJsonBodies(app: FastifyInstance, bounds: BodyBounds): void
       switch (parsed.error.kind) {
         case 'syntax':
           return done(new BodyError(400, 'SIGNET_BODY_INVALID_JSON', `body is not valid JSON: ${parsed.error.message.slice(0, 200)}`));
+        case 'too-complex':
+          return done(new BodyError(400, 'SIGNET_BODY_TOO_COMPLEX', `body is refused: ${parsed.error.message} (no Kubernetes object comes close)`));
         case 'duplicate':
-          return done(new BodyError(400, 'SIGNET_BODY_DUPLICATE_MEMBER', `${parsed.error.path} appears twice; a body must name each member of an object once`));
+          return done(new BodyError(400, 'SIGNET_BODY_DUPLICATE_MEMBER', `${clipPath(parsed.error.path)} appears twice; a body must name each member of an object once`));
         case 'forbidden':
-          return done(new BodyError(400, 'SIGNET_BODY_FORBIDDEN_MEMBER', `${parsed.error.path} is not allowed in a body`));
+          return done(new BodyError(400, 'SIGNET_BODY_FORBIDDEN_MEMBER', `${clipPath(parsed.error.path)} is not allowed in a body`));
       }
     });
   });
@@ -110,4 +112,9 @@ function readBody(req: FastifyRequest, payload: NodeJS.ReadableStream, bounds: B
   payload.on('end', onEnd);
   payload.on('error', onError);
   payload.resume();
+}
+
+/** A path from the body, cut for the message: its start and end say where; the middle may be huge. */
+function clipPath(path: string): string {
+  return path.length <= 300 ? path : `${path.slice(0, 140)}…${path.slice(-140)}`;
 }

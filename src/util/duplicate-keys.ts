@@ -16,17 +16,33 @@ import { quote } from './quote.js';
 
 export type JsonProblem =
   | { readonly kind: 'syntax'; readonly message: string }
+  | { readonly kind: 'too-complex'; readonly message: string }
   | { readonly kind: 'duplicate'; readonly path: string }
   | { readonly kind: 'forbidden'; readonly path: string };
 
 export type MemberProblem = Extract<JsonProblem, { kind: 'duplicate' | 'forbidden' }>;
 
-// Every spelling of __proto__ and prototype: all letters plain ("proto" then "__", "type" or an
-// escaped underscore), or some letter escaped (\u0060 to \u007f). "protocol" does not match.
-const MAYBE_PROTO = /proto(?:__"|type"|\\u005[fF])|\\u00[67]/;
+// Every spelling of __proto__ and prototype: all letters plain ("proto" then two underscores, each
+// plain or escaped, or "type"), or some letter escaped (\u0060 to \u007f). "protocol" does not match.
+const MAYBE_PROTO = /proto(?:(?:_|\\u005[fF]){2}"|type")|\\u00[67]/;
+
+/**
+ * Bounds on a body's shape, checked before JSON.parse for bodies above SHAPE_CHECK_FROM characters.
+ * JSON.parse is fast per byte but not on every shape: a few MiB of nested brackets or of tiny objects
+ * held the event loop for seconds on this machine. Kubernetes objects are far inside both bounds (the
+ * API server's own JSON decoder refuses depth over 10,000; a Pod has a few hundred values).
+ */
+export const MAX_JSON_DEPTH = 512;
+export const MAX_JSON_VALUES = 200_000;
+/** Below this, the worst shape JSON.parse can be given costs little; the warm path pays no pre-scan. */
+const SHAPE_CHECK_FROM = 64 * 1024;
 
 /** Parses `text` as JSON and refuses duplicated or forbidden members, naming the first one found. */
 export function parseJsonRefusingDuplicates(text: string): Result<unknown, JsonProblem> {
+  if (text.length > SHAPE_CHECK_FROM) {
+    const shape = shapeProblem(text);
+    if (shape !== undefined) return err({ kind: 'too-complex', message: shape });
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -36,6 +52,34 @@ export function parseJsonRefusingDuplicates(text: string): Result<unknown, JsonP
   if (!MAYBE_PROTO.test(text) && membersOf(value) === colonsAfterNames(text)) return ok(value);
   const problem = findMemberProblem(text);
   return problem ? err(problem) : ok(value);
+}
+
+/**
+ * Why the text's shape is out of bounds (nesting deeper than MAX_JSON_DEPTH, or more than
+ * MAX_JSON_VALUES containers and separators), or undefined. One pass; strings are skipped with indexOf.
+ * Malformed text is left to JSON.parse to refuse.
+ */
+export function shapeProblem(text: string): string | undefined {
+  let depth = 0;
+  let values = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let end = text.indexOf('"', i + 1);
+      while (end > 0 && escaped(text, end)) end = text.indexOf('"', end + 1);
+      if (end < 0) return undefined;
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > MAX_JSON_DEPTH) return `nesting is deeper than ${MAX_JSON_DEPTH} levels`;
+      if (++values > MAX_JSON_VALUES) return `it holds more than ${MAX_JSON_VALUES} values`;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+    } else if (c === COMMA) {
+      if (++values > MAX_JSON_VALUES) return `it holds more than ${MAX_JSON_VALUES} values`;
+    }
+  }
+  return undefined;
 }
 
 /** Members of every object in a parsed value (iteratively: JSON.parse accepts any depth). */

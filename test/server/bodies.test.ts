@@ -169,6 +169,39 @@ describe('a member named twice is refused with 400, naming it', () => {
     expect((fine.json as { response: { allowed: boolean } }).response.allowed).toBe(true);
   });
 
+  test('bodies shaped to make JSON parsing slow are refused before parsing, and health keeps answering meanwhile', async () => {
+    const deep = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":${'['.repeat(1_300_000)}${']'.repeat(1_300_000)}}`;
+    const tiny = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"x":[${'{},'.repeat(1_300_000)}{}]}}`;
+    let probing = true;
+    const probes: number[] = [];
+    const probe = (async () => {
+      while (probing) {
+        const started = Date.now();
+        expect((await hook.client.get('/healthz')).status).toBe(200);
+        probes.push(Date.now() - started);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const answers = await Promise.all([deep, tiny, deep, tiny].map((body) => hook.client.post('/validate', body)));
+    probing = false;
+    await probe;
+    expect(answers.map((a) => a.json)).toEqual([
+      { error: 'BadRequest', message: 'body is refused: nesting is deeper than 512 levels (no Kubernetes object comes close)' },
+      { error: 'BadRequest', message: 'body is refused: it holds more than 200000 values (no Kubernetes object comes close)' },
+      { error: 'BadRequest', message: 'body is refused: nesting is deeper than 512 levels (no Kubernetes object comes close)' },
+      { error: 'BadRequest', message: 'body is refused: it holds more than 200000 values (no Kubernetes object comes close)' },
+    ]);
+    expect(probes.length).toBeGreaterThan(0);
+    // Parsed, these took seconds each (the health check waited 4 to 6 s); refused, a pre-scan of a few ms.
+    expect(Math.max(...probes)).toBeLessThan(1500);
+  });
+
+  test('a member spelled __proto_\\u005f is __proto__ too', async () => {
+    const r = await hook.client.post('/validate', pod.replace('"metadata":{', '"metadata":{"__proto_\\u005f":{"polluted":true},'));
+    expect(r.status).toBe(400);
+    expect(r.json).toEqual({ error: 'BadRequest', message: 'request.object.metadata.__proto__ is not allowed in a body' });
+  });
+
   test('not JSON, and not JSON at all: 400 and 415 with a message', async () => {
     const notJson = await hook.client.post('/validate', '{"apiVersion": ');
     expect(notJson.status).toBe(400);

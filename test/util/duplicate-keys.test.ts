@@ -3,7 +3,7 @@
 // whitespace before the colon); everything else parses as JSON.parse parses it. A property test
 // checks the fast counting path against the strict parser used for signed documents.
 import fc from 'fast-check';
-import { findMemberProblem, parseJsonRefusingDuplicates, type JsonProblem } from '../../src/util/duplicate-keys.js';
+import { findMemberProblem, MAX_JSON_DEPTH, MAX_JSON_VALUES, parseJsonRefusingDuplicates, type JsonProblem } from '../../src/util/duplicate-keys.js';
 import { parseStrictJson } from '../../src/util/strict-json.js';
 import { admissionReview, workload } from '../support/admission.js';
 
@@ -46,6 +46,9 @@ describe('prototype poisoning is refused, however spelled', () => {
   test.each([
     ['{"__proto__":{"polluted":true}}', '__proto__'],
     ['{"a":[{"\\u005f_proto__":1}]}', 'a[0].__proto__'],
+    ['{"metadata":{"__proto_\\u005f":{"polluted":true}}}', 'metadata.__proto__'],
+    ['{"__proto\\u005F_":1}', '__proto__'],
+    ['{"__proto\\u005f\\u005f":1}', '__proto__'],
     ['{"\\u005f\\u005f\\u0070\\u0072\\u006f\\u0074\\u006f\\u005f\\u005f":1}', '__proto__'],
     ['{"constructor":{"prototype":{"polluted":true}}}', 'constructor.prototype'],
     ['{"x":{"constructor":{"proto\\u0074ype":1}}}', 'x.constructor.prototype'],
@@ -80,10 +83,27 @@ describe('everything else parses as JSON.parse parses it', () => {
     expect(problem('{"apiVersion": ')).toEqual({ kind: 'syntax', message: expect.stringMatching(/JSON/) });
   });
 
-  test('any depth JSON.parse accepts (no recursion)', () => {
+  test('the precise scan takes any depth (no recursion)', () => {
     const depth = 100_000;
-    expect(parseJsonRefusingDuplicates(`${'[{"a":'.repeat(depth)}1${'}]'.repeat(depth)}`).ok).toBe(true);
-    expect(problem(`${'{"a":'.repeat(depth)}{"b":1,"b":2}${'}'.repeat(depth)}`)).toEqual({ kind: 'duplicate', path: `${'a.'.repeat(depth)}b` });
+    expect(findMemberProblem(`${'[{"a":'.repeat(depth)}1${'}]'.repeat(depth)}`)).toBeUndefined();
+    expect(findMemberProblem(`${'{"a":'.repeat(depth)}{"b":1,"b":2}${'}'.repeat(depth)}`)).toEqual({ kind: 'duplicate', path: `${'a.'.repeat(depth)}b` });
+  });
+});
+
+describe('shapes JSON.parse is slow on are refused before it runs (bodies over 64 KiB)', () => {
+  test(`nesting deeper than ${MAX_JSON_DEPTH} levels`, () => {
+    const deep = `${'['.repeat(40_000)}${']'.repeat(40_000)}`;
+    expect(problem(deep)).toEqual({ kind: 'too-complex', message: `nesting is deeper than ${MAX_JSON_DEPTH} levels` });
+    // Brackets inside strings are not nesting, and a small body is not pre-scanned at all.
+    expect(problem(JSON.stringify({ a: '['.repeat(100_000) }))).toBeUndefined();
+    expect(parseJsonRefusingDuplicates(`${'['.repeat(2000)}${']'.repeat(2000)}`).ok).toBe(true);
+  });
+
+  test(`more than ${MAX_JSON_VALUES} values`, () => {
+    expect(problem(`[${'{},'.repeat(MAX_JSON_VALUES)}{}]`)).toEqual({ kind: 'too-complex', message: `it holds more than ${MAX_JSON_VALUES} values` });
+    // A large real-looking object with fewer values passes.
+    const env = Array.from({ length: 20_000 }, (_, i) => ({ name: `VAR_${i}`, value: 'x'.repeat(20) }));
+    expect(parseJsonRefusingDuplicates(JSON.stringify({ spec: { containers: [{ name: 'a', image: 'r/a:1', env }] } })).ok).toBe(true);
   });
 });
 
