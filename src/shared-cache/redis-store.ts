@@ -4,6 +4,8 @@
 // - Every value is sealed with an HMAC-SHA256 under a key the replicas share (a Kubernetes Secret),
 //   bound to the entry's name and expiry. Whoever can write to Redis but lacks the key can only cause
 //   misses. Content by digest is, in addition, re-hashed by the registry client on read.
+// - Entry names are HMACs too: what a key says (registry, repository, and a hash of the credentials that
+//   fetched it) is not readable in Redis, so nobody who can list keys can test passwords against them.
 // - Every command has a short deadline; a disconnected client fails at once (no offline queue); after a
 //   run of failures a breaker stops asking for a while. Trouble is a miss, counted in the metrics.
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -109,7 +111,7 @@ export class RedisSharedStore implements SharedStore {
     }
     let sealed: Buffer | null;
     try {
-      sealed = await this.#redis.getBuffer(this.#prefix + key);
+      sealed = await this.#redis.getBuffer(this.redisName(key));
       this.#succeeded();
     } catch (error) {
       this.#failed(error);
@@ -137,7 +139,7 @@ export class RedisSharedStore implements SharedStore {
     const sealed = this.#seal(key, value, this.#now() + ttl);
     this.#stats.writes++;
     this.#stats.bytesWritten += sealed.length;
-    this.#redis.set(this.#prefix + key, sealed, 'PX', ttl).then(
+    this.#redis.set(this.redisName(key), sealed, 'PX', ttl).then(
       () => this.#succeeded(),
       (error: unknown) => this.#failed(error),
     );
@@ -146,7 +148,7 @@ export class RedisSharedStore implements SharedStore {
   async claim(key: string, ttlMs: number): Promise<boolean> {
     if (this.#open()) return true;
     try {
-      const answer = await this.#redis.set(`${this.#prefix}claim:${key}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+      const answer = await this.#redis.set(this.redisName(`claim\u0000${key}`), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
       this.#succeeded();
       return answer === 'OK';
     } catch (error) {
@@ -157,10 +159,15 @@ export class RedisSharedStore implements SharedStore {
 
   release(key: string): void {
     if (this.#open()) return;
-    this.#redis.del(`${this.#prefix}claim:${key}`).then(
+    this.#redis.del(this.redisName(`claim\u0000${key}`)).then(
       () => this.#succeeded(),
       (error: unknown) => this.#failed(error),
     );
+  }
+
+  /** The Redis key an entry is stored under: the prefix and an HMAC of its name (for tests and diagnostics). */
+  redisName(key: string): string {
+    return this.#prefix + createHmac('sha256', this.#key).update('signet shared cache name\u0000').update(key).digest('base64url');
   }
 
   /** Resolves true once connected, false after `timeoutMs` (the store works meanwhile: as misses). */

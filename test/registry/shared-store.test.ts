@@ -118,7 +118,7 @@ maybe('registry client with a shared store', () => {
   test('a forged tag resolution (not sealed with the key) is ignored: the tag is resolved at the registry', async () => {
     const b = await replica();
     const forged = `sha256:${'2'.repeat(64)}`;
-    await raw.set(`signet:manifest\u0000anonymous\u0000${registry.host}/${image.repo.repository}:v1`, Buffer.from(`${image.mediaType}\n{"digest":"${forged}"}`));
+    await raw.set(b.store.redisName(`manifest\u0000anonymous\u0000${registry.host}/${image.repo.repository}:v1`), Buffer.from(`${image.mediaType}\n{"digest":"${forged}"}`));
     const resolved = await b.client.resolve(image.repo, 'v1');
     expect(resolved.ok && resolved.value.digest).toBe(image.digest);
     expect(b.client.stats().byKind['manifest']).toBe(1);

@@ -20,8 +20,8 @@ maybe('RedisSharedStore', () => {
     return made;
   };
   /** Waits for the background write of set() to land. */
-  const landed = async (name: string): Promise<void> => {
-    for (let i = 0; i < 100 && (await raw.exists(`signet:${name}`)) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const landed = async (name: string, by: RedisSharedStore): Promise<void> => {
+    for (let i = 0; i < 100 && (await raw.exists(by.redisName(name))) === 0; i++) await new Promise((r) => setTimeout(r, 10));
   };
   const ready = async (s: RedisSharedStore): Promise<void> => {
     expect(await s.whenReady(5000)).toBe(true);
@@ -43,7 +43,9 @@ maybe('RedisSharedStore', () => {
     await ready(a);
     await ready(b);
     a.set('tag\u0000anonymous\u0000r/x:1', Buffer.from('hello'), 60_000);
-    await landed('tag\u0000anonymous\u0000r/x:1');
+    await landed('tag\u0000anonymous\u0000r/x:1', a);
+    // Redis holds no readable name: neither the registry nor the credential hash.
+    expect((await raw.keys('*')).some((k) => k.includes('r/x') || k.includes('anonymous'))).toBe(false);
     expect((await b.get('tag\u0000anonymous\u0000r/x:1'))?.toString()).toBe('hello');
     expect(b.stats()).toMatchObject({ hits: 1, rejected: 0 });
     expect(await b.get('tag\u0000anonymous\u0000r/x:2')).toBeUndefined();
@@ -55,18 +57,20 @@ maybe('RedisSharedStore', () => {
     const reader = store();
     await ready(writer);
     await ready(reader);
-    await raw.set('signet:forged', Buffer.from('{"digest":"sha256:00"}'));
+    await raw.set(reader.redisName('forged'), Buffer.from('{"digest":"sha256:00"}'));
     expect(await reader.get('forged')).toBeUndefined();
 
     const stranger = store({ hmacKey: randomBytes(32) });
     await ready(stranger);
     stranger.set('other-key', Buffer.from('x'), 60_000);
-    await landed('other-key');
+    await landed('other-key', stranger);
+    // Another key names entries differently too; put its value where this key would look.
+    await raw.set(reader.redisName('other-key'), (await raw.getBuffer(stranger.redisName('other-key')))!);
     expect(await reader.get('other-key')).toBeUndefined();
 
     writer.set('original', Buffer.from('value'), 60_000);
-    await landed('original');
-    await raw.set('signet:moved', (await raw.getBuffer('signet:original'))!);
+    await landed('original', writer);
+    await raw.set(writer.redisName('moved'), (await raw.getBuffer(writer.redisName('original')))!);
     expect(await reader.get('moved')).toBeUndefined();
     expect((await reader.get('original'))?.toString()).toBe('value');
 
@@ -85,8 +89,12 @@ maybe('RedisSharedStore', () => {
     expect(await a.claim('manifest x', 5_000)).toBe(true);
     expect(await b.claim('manifest x', 5_000)).toBe(false);
     a.release('manifest x');
-    for (let i = 0; i < 100 && (await raw.exists('signet:claim:manifest x')) === 1; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await b.claim('manifest x', 50)).toBe(true);
+    let reclaimed = false;
+    for (let i = 0; i < 100 && !reclaimed; i++) {
+      reclaimed = await b.claim('manifest x', 50);
+      if (!reclaimed) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(reclaimed).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
     expect(await a.claim('manifest x', 5_000)).toBe(true);
   });
@@ -95,7 +103,7 @@ maybe('RedisSharedStore', () => {
     const s = store({ breakerOpenMs: 300 });
     await ready(s);
     s.set('kept', Buffer.from('v'), 60_000);
-    await landed('kept');
+    await landed('kept', s);
     await redis.stop();
     for (let i = 0; i < 6; i++) expect(await s.get('kept')).toBeUndefined();
     expect(await s.claim('anything', 1000)).toBe(true);

@@ -16,6 +16,7 @@ import { webhookClient, type WebhookClient } from '../support/webhook-client.js'
 import { admissionReview, podSpec } from '../support/admission.js';
 import { pushTestImage, type PushedImage } from '../support/signers.js';
 import { signet } from '../support/cli.js';
+import { RedisSharedStore } from '../../src/shared-cache/redis-store.js';
 
 const maybe = haveTools('docker-registry', 'skopeo', 'redis-server') ? describe : describe.skip;
 const CLI = join(process.cwd(), 'dist', 'cli.js');
@@ -137,8 +138,11 @@ maybe('replicas sharing a cache', () => {
     // What an attacker with write access to Redis, but not the key, could put there: the unsigned
     // image's manifest under the signed tag, and the signed one under the unsigned tag.
     const manifestOf = async (image: PushedImage): Promise<Buffer> => Buffer.concat([Buffer.from(`${image.mediaType}\n`), image.layout.manifestBytes]);
-    await raw.set(`signet:manifest\u0000anonymous\u0000${registry.host}/demo/plain:v1`, await manifestOf(signed));
-    await raw.set(`signet:manifest\u0000anonymous\u0000${registry.host}/demo/app:v1`, await manifestOf(unsigned));
+    // (Entry names are HMACs under the key; the test, which knows the key, works them out.)
+    const namer = new RedisSharedStore({ url: redis.url, password: REDIS_PASSWORD, hmacKey: Buffer.from(key) });
+    await raw.set(namer.redisName(`manifest\u0000anonymous\u0000${registry.host}/demo/plain:v1`), await manifestOf(signed));
+    await raw.set(namer.redisName(`manifest\u0000anonymous\u0000${registry.host}/demo/app:v1`), await manifestOf(unsigned));
+    await namer.close();
     const wasUnsigned = await review(a, unsigned.reference);
     expect(wasUnsigned.allowed).toBe(false);
     expect(wasUnsigned.message).toContain('UNSIGNED');
