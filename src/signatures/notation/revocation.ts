@@ -156,13 +156,17 @@ async function certificateRevocation(certificate: Certificate, issuer: Certifica
 /** A definite answer (good or revoked) from one responder, or why it gave none. */
 async function ocspStatus(url: string, certificate: pkijs.Certificate, pkiIssuer: pkijs.Certificate, issuer: Certificate, context: RevocationContext): Promise<Result<CertificateRevocation, string>> {
   let request: Uint8Array;
-  let certId: pkijs.CertID;
+  const certIds: pkijs.CertID[] = [];
   try {
     const ocspRequest = new pkijs.OCSPRequest();
     await ocspRequest.createForCertificate(certificate, { hashAlgorithm: 'SHA-256', issuerCertificate: pkiIssuer });
     request = new Uint8Array(ocspRequest.toSchema(true).toBER(false));
-    certId = new pkijs.CertID();
-    await certId.createForCertificate(certificate, { hashAlgorithm: 'SHA-256', issuerCertificate: pkiIssuer });
+    // Some responders answer with a SHA-1 CertID whatever the request used; both name the same certificate.
+    for (const hashAlgorithm of ['SHA-256', 'SHA-1']) {
+      const certId = new pkijs.CertID();
+      await certId.createForCertificate(certificate, { hashAlgorithm, issuerCertificate: pkiIssuer });
+      certIds.push(certId);
+    }
   } catch {
     return err('could not be asked: the OCSP request cannot be built');
   }
@@ -183,7 +187,7 @@ async function ocspStatus(url: string, certificate: pkijs.Certificate, pkiIssuer
 
   const signer = await ocspSigner(basic, pkiIssuer, issuer, context.now);
   if (!signer.ok) return signer;
-  const single = basic.tbsResponseData.responses.find((candidate) => candidate.certID.isEqual(certId));
+  const single = basic.tbsResponseData.responses.slice(0, 16).find((candidate) => certIds.some((certId) => candidate.certID.isEqual(certId)));
   if (single === undefined) return err('answered about other certificates');
   const now = context.now.getTime();
   if (single.thisUpdate.getTime() > now + CLOCK_SKEW_MS) return err(`answered with thisUpdate ${single.thisUpdate.toISOString()}, in the future`);

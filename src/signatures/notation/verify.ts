@@ -122,7 +122,9 @@ async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnve
   // ---- revocation (Notation: enforced at strict, logged at permissive and audit, or as the policy overrides) ----
   const warnings: string[] = [];
   const revocationMode = policy.revocation ?? (policy.level === 'strict' ? 'enforce' : 'log');
-  if (revocationMode !== 'skip') {
+  // A chain nobody trusts (level audit) is not checked: its certificates name URLs the signer chose,
+  // and the webhook must not be made to call them.
+  if (revocationMode !== 'skip' && trusted) {
     const given = input.revocation;
     const revocation = await checkChainRevocation(jws.chain, {
       fetcher: given?.fetcher ?? NO_FETCHER,

@@ -21,7 +21,7 @@ import { freePort } from '../../support/free-port.js';
 import { OpensslPki, envelopeBytes, signNotationJws, type IssuedCertificate, type OpensslCa } from '../../support/openssl-pki.js';
 import { startCrlServer, startOcspResponder, type RunningCrlServer, type RunningOcspResponder } from '../../support/revocation-servers.js';
 import { attachNotationEnvelope } from './referrer.js';
-import { certificateOf, trustPolicy } from './pki.js';
+import { certificateOf, makePki, trustPolicy } from './pki.js';
 import { loadPolicyText } from '../../../src/policy/index.js';
 import { readKeyFileFromDisk } from '../../../src/trust/policy-file.js';
 import type { CompiledNotationVerifier } from '../../../src/signatures/notation/policy.js';
@@ -147,6 +147,15 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
     expect(verifier).toMatchObject({ level: 'strict', revocation: 'skip' });
     expect(await verify('down', verifier)).toMatchObject({ status: 'valid', signer: signer('down') });
     expect(await verify('ocsp-revoked', { ...verifier, revocation: 'enforce' })).toMatchObject({ status: 'invalid', reason: 'REVOKED' });
+  });
+
+  test('a chain the policy does not trust (level audit) is never checked: its URLs are the signer\'s choice', async () => {
+    const stranger = await makePki();
+    const before = crls.requests('/acme.crl');
+    const check = await verify('crl-revoked', trustPolicy([stranger.root], { name: 'other', level: 'audit' }));
+    expect(check).toMatchObject({ status: 'valid', signer: 'CN=crl-revoked, not trusted by other (level audit)' });
+    expect(check).not.toHaveProperty('warnings');
+    expect(crls.requests('/acme.crl')).toBe(before);
   });
 
   test('OCSP responder down, CRL reachable: the CRL answers (as notation-core-go falls back)', async () => {
