@@ -4,10 +4,12 @@
 // the optional bundled Redis (its rendered command run by a real redis-server), the HPA and the
 // NetworkPolicy egress rule; and every refusal with the reason a user reads.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { exited, launch, stopChild } from '../support/child.js';
 import { freePort } from '../support/free-port.js';
 import { isCI } from '../support/registry-server.js';
-import { at, describeHelm, findObject, lintChart, renderChart, renderError, schemaErrors, type K8sObject, type RenderedChart, type Values } from './support/helm.js';
+import { at, describeHelm, dryRunInstall, findObject, lintChart, renderChart, renderError, schemaErrors, type K8sObject, type RenderedChart, type Values } from './support/helm.js';
 import { hasModel, schemaProblems, unknownFields } from './support/k8s-validate.js';
 import { startLookupCluster } from './support/lookup-cluster.js';
 
@@ -64,6 +66,12 @@ function expectValidObjects(rendered: RenderedChart): void {
 async function expectLintClean(values: Values): Promise<void> {
   const lint = await lintChart(values);
   expect([lint.ok, lint.stdout.match(/\[(ERROR|WARNING)\].*/g)]).toEqual([true, null]);
+}
+
+/** The YAML blocks of a document that set sharedCache (the examples users copy). */
+function sharedCacheExamples(path: string): Values[] {
+  const text = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+  return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as Values).filter((v) => typeof v === 'object' && v !== null && 'sharedCache' in v);
 }
 
 function hasRedisServer(): boolean {
@@ -190,6 +198,8 @@ describeHelm('shared cache in the chart (helm template)', () => {
       expect(decoded(secretData(rendered)['password']!)).toMatch(/^[A-Za-z0-9]{40}$/);
       expect(env(rendered)).toContainEqual({ name: 'SIGNET_SHARED_CACHE_PASSWORD', valueFrom: { secretKeyRef: { name: 'signet-shared-cache', key: 'password' } } });
       await expectLintClean({ ...BUNDLED, networkPolicy: { enabled: true }, autoscaling: { enabled: true } });
+      expect((await dryRunInstall({ values: BUNDLED })).notes).toContain('The replicas share a cache on the bundled Redis (signet-redis): one pod, no persistence,\nfor trials. In production, set sharedCache.url');
+      expect((await dryRunInstall({ values: EXTERNAL })).notes).not.toContain('bundled Redis');
     });
 
     it('is never selected by the webhook’s Service, and its Service selects only the Redis pod', async () => {
@@ -296,6 +306,15 @@ describeHelm('shared cache in the chart (helm template)', () => {
     ]);
     expect(at(findObject(byRate, 'HorizontalPodAutoscaler'), 'spec', 'behavior')).toEqual(behavior);
     await expectLintClean({ autoscaling: { enabled: true, requestsPerSecond: 50 } });
+  });
+
+  it.each(['docs/install.md', 'README.md'])('the values example in %s renders, with the URL and the Secret it names', async (path) => {
+    const examples = sharedCacheExamples(path);
+    expect(examples).toHaveLength(1);
+    const rendered = await renderChart({ values: examples[0]! });
+    expectValidObjects(rendered);
+    expect(args(rendered)).toContain('--shared-cache=rediss://signet@redis.cache.svc:6380');
+    expect(volumes(rendered)).toContainEqual({ name: 'shared-cache-key', secret: { secretName: 'signet-cache', items: [{ key: 'key', path: 'key' }] } });
   });
 
   describe('refusals, with the reason a user reads', () => {
