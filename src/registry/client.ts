@@ -357,7 +357,8 @@ export class RegistryClient {
   }
 
   /**
-   * A client that uses these credentials (a pod's pull secrets) before the configured ones, sharing
+   * A client that also uses these credentials (a pod's pull secrets) for registries that have no
+   * credentials of their own in `hosts` (those win; docker config entries are replaced), sharing
    * this client's connections and token cache (tokens are cached per credential identity).
    */
   withCredentials(credentials: ReadonlyMap<string, RegistryCredentials>): RegistryClient {

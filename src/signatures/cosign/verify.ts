@@ -153,7 +153,7 @@ function unverified(keys: readonly TrustedKey[], layer: CosignSignatureLayer, si
   if (claimed !== undefined) {
     return invalid(
       'BAD_SIGNATURE',
-      `signature does not verify with trusted key ${claimed.name}, the key its transparency-log entry names: the signature or its payload was altered after signing`,
+      `signature does not verify with trusted key ${claimed.name}, the key its transparency-log entry names: the signature or its payload was most likely altered after signing`,
     );
   }
   if (layer.annotations[CERTIFICATE_ANNOTATION] !== undefined) {

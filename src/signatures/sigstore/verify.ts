@@ -217,7 +217,7 @@ function verifyBundle(input: SigstoreVerifyInput, blob: BundleBlob): SignatureCh
       const material = bundle.verificationMaterial.content;
       const claimed = material.$case === 'publicKey' ? keyClaimedByHint(material.publicKey.hint, trust.keys) : undefined;
       if (claimed !== undefined && isPlausibleSignature(signature)) {
-        return invalid('BAD_SIGNATURE', `${where} signature does not verify with trusted key ${claimed.name}, the key its hint names: the envelope was altered after signing`);
+        return invalid('BAD_SIGNATURE', `${where} signature does not verify with trusted key ${claimed.name}, the key its hint names: the envelope was most likely altered after signing`);
       }
       const problem = !isPlausibleSignature(signature)
         ? 'has a signature that is not a well-formed ECDSA (DER), RSA or Ed25519 signature'

@@ -152,7 +152,7 @@ describe('containers/image cosign conformance samples', () => {
         system: 'cosign',
         reason: 'BAD_SIGNATURE',
         detail:
-          'signature does not verify with trusted key cosign2.pub, the key its transparency-log entry names: the signature or its payload was altered after signing',
+          'signature does not verify with trusted key cosign2.pub, the key its transparency-log entry names: the signature or its payload was most likely altered after signing',
       });
       expect(verifyOne({ imageDigest: imageDigest(dir), layer: altered, keys: [cosignPub] })).toEqual({
         status: 'invalid',

@@ -312,7 +312,7 @@ describe('key-based bundles (cosign v3 sign --key)', () => {
         status: 'invalid',
         system: 'cosign',
         reason: 'BAD_SIGNATURE',
-        detail: 'bundle referrer sha256:k signature does not verify with trusted key release, the key its hint names: the envelope was altered after signing',
+        detail: 'bundle referrer sha256:k signature does not verify with trusted key release, the key its hint names: the envelope was most likely altered after signing',
       });
     }
   });
