@@ -15,7 +15,7 @@ import { parseCoseEnvelope, verifyCose } from './cose.js';
 import { isSubjectSubset, subjectAttributes } from './identity.js';
 import type { NotationTrustPolicy, NotationTrustStore } from './trust.js';
 import { verifyTimestampToken } from './timestamp.js';
-import { RevocationCache, checkChainRevocation, type RevocationFetcher } from './revocation.js';
+import { RevocationCache, checkChainRevocation, type RevocationContext, type RevocationFetcher } from './revocation.js';
 import { err } from '../../util/result.js';
 
 /** The manifest being admitted, as the registry describes it; the signed payload must name exactly this. */
@@ -106,6 +106,16 @@ async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnve
     return invalid('DIGEST_MISMATCH', `${where} is for ${signed.digest} as ${quote(signed.mediaType)}, but the registry serves it as ${quote(admitted.mediaType)}`, failedSigner);
   }
 
+  const warnings: string[] = [];
+  const revocationMode = policy.revocation ?? (policy.level === 'strict' ? 'enforce' : 'log');
+  const given = input.revocation;
+  const revocationContext: RevocationContext = {
+    fetcher: given?.fetcher ?? NO_FETCHER,
+    cache: given?.cache ?? NO_FETCHER_CACHE,
+    now: input.now,
+    ...(given?.signal !== undefined ? { signal: given.signal } : {}),
+  };
+
   // ---- time: certificate validity (authentic timestamp) and expiry ----
   const enforceTime = policy.level === 'strict';
   const header = jws.header;
@@ -114,24 +124,25 @@ async function verifyEnvelope(input: NotationVerifyInput, envelope: NotationEnve
     const time = await authenticTime(jws, policy, input.now);
     if (time.problem !== undefined) return invalid(time.problem.reason, `${where}: ${time.problem.detail}`, failedSigner);
     timestamped = time.timestamped;
+    if (time.tsaChain !== undefined && revocationMode !== 'skip') {
+      // As notation-go: a timestamp only counts while its authority's chain is not revoked.
+      const tsaRevocation = await checkChainRevocation(time.tsaChain, revocationContext);
+      if (tsaRevocation.status !== 'good') {
+        const detail = `the timestamping authority's ${tsaRevocation.detail.replace(/^the /, '')}`;
+        if (revocationMode === 'enforce') return invalid(tsaRevocation.status === 'revoked' ? 'REVOKED' : 'REVOCATION_UNKNOWN', `${where}: ${detail}`, failedSigner);
+        warnings.push(`${where}: ${detail} (not enforced: revocation ${revocationMode})`);
+      }
+    }
     if (header.expiry !== undefined && input.now.getTime() >= header.expiry.getTime()) {
       return invalid('BAD_SIGNATURE', `${where}: signature expired at ${header.expiry.toISOString()}; sign the image again`, failedSigner);
     }
   }
 
   // ---- revocation (Notation: enforced at strict, logged at permissive and audit, or as the policy overrides) ----
-  const warnings: string[] = [];
-  const revocationMode = policy.revocation ?? (policy.level === 'strict' ? 'enforce' : 'log');
   // A chain nobody trusts (level audit) is not checked: its certificates name URLs the signer chose,
   // and the webhook must not be made to call them.
   if (revocationMode !== 'skip' && trusted) {
-    const given = input.revocation;
-    const revocation = await checkChainRevocation(jws.chain, {
-      fetcher: given?.fetcher ?? NO_FETCHER,
-      cache: given?.cache ?? NO_FETCHER_CACHE,
-      now: input.now,
-      ...(given?.signal !== undefined ? { signal: given.signal } : {}),
-    });
+    const revocation = await checkChainRevocation(jws.chain, revocationContext);
     if (revocation.status !== 'good') {
       if (revocationMode === 'enforce') return invalid(revocation.status === 'revoked' ? 'REVOKED' : 'REVOCATION_UNKNOWN', `${where}: ${revocation.detail}`, failedSigner);
       warnings.push(`${where}: ${revocation.detail} (not enforced: revocation ${revocationMode})`);
@@ -248,6 +259,8 @@ interface TimeOutcome {
   readonly problem: { readonly reason: InvalidSignatureReason; readonly detail: string } | undefined;
   /** The chain was judged at a verified RFC 3161 time rather than now. */
   readonly timestamped: boolean;
+  /** The verified timestamp authority's chain, for its revocation check. */
+  readonly tsaChain?: readonly Certificate[];
 }
 
 /**
@@ -293,7 +306,7 @@ async function authenticTime(jws: SignedEnvelope, policy: NotationTrustPolicy, n
       return { problem: { reason: 'TIMESTAMP_INVALID', detail: `${stamped} may be after certificate ${certificate.displayName} expired (at ${certificate.notAfter.toISOString()})` }, timestamped: false };
     }
   }
-  return { problem: undefined, timestamped: true };
+  return { problem: undefined, timestamped: true, tsaChain: stamp.value.chain };
 }
 
 /** At strict level: nothing counts after the signature expiry or, for a notary.x509 chain judged now, any chain certificate's notAfter. */

@@ -31,7 +31,9 @@ function parse(bytes: Buffer): Parsed {
 
 function policyFor(bytes: Buffer, tsa = true): NotationTrustPolicy {
   const base = trustPolicy([parse(bytes).root], { name: 'valid-trust-store' });
-  return tsa ? { ...base, tsaTrustStore: { name: 'test-timestamp', certificates: [GLOBALSIGN_R6] }, verifyTimestamp: 'always' } : base;
+  // The GlobalSign TSA chain names OCSP and CRL URLs on the public internet; these tests are offline,
+  // so the TSA chain's revocation check is turned off (as PROVENANCE.md says), except where it is the point.
+  return tsa ? { ...base, tsaTrustStore: { name: 'test-timestamp', certificates: [GLOBALSIGN_R6] }, verifyTimestamp: 'always', revocation: 'skip' } : { ...base, revocation: 'skip' };
 }
 
 async function verify(bytes: Buffer, policy: NotationTrustPolicy, now: Date): Promise<SignatureCheck> {
@@ -62,6 +64,16 @@ describe('notation-go timestamp samples (GlobalSign TSA, verifyTimestamp always)
       status: 'invalid',
       reason: 'BAD_SIGNATURE',
       detail: expect.stringMatching(/^Notation signature sample: certificate CN=testTSA expired at 2024-06-18T07:30:31\.000Z, before now \(2025-06-01T00:00:00\.000Z\); its RFC 3161 timestamp is not used because the policy names no tsaTrustStore$/),
+    });
+  });
+
+  test('with revocation enforced and no way to reach GlobalSign, the timestamp does not count: REVOCATION_UNKNOWN for the TSA chain', async () => {
+    const bytes = envelope('notation-timestamp/jwsExpiredWithTimestamp.sig');
+    const check = await verify(bytes, { ...policyFor(bytes), revocation: 'enforce' }, new Date('2025-06-01T00:00:00Z'));
+    expect(check).toMatchObject({
+      status: 'invalid',
+      reason: 'REVOCATION_UNKNOWN',
+      detail: expect.stringMatching(/^Notation signature sample: the timestamping authority's revocation status is unknown: certificate CN=Globalsign TSA for Advanced - G4 - 202311: OCSP responder http:\/\/\S+ could not be asked: revocation checking is not available to this caller/),
     });
   });
 

@@ -15,6 +15,9 @@ import { haveTools, startRegistry, type RunningRegistry } from '../../support/re
 import { pushTestImage } from '../../support/signers.js';
 import { OpensslPki, envelopeBytes, signNotationJws, withTimestamp, type IssuedCertificate, type NotationJws, type OpensslCa } from '../../support/openssl-pki.js';
 import { attachNotationEnvelope } from './referrer.js';
+import { startCrlServer } from '../../support/revocation-servers.js';
+import { HttpRevocationFetcher } from '../../../src/discovery/notation-revocation.js';
+import { RevocationCache } from '../../../src/signatures/notation/revocation.js';
 import { loadPolicyText } from '../../../src/policy/index.js';
 import { readKeyFileFromDisk } from '../../../src/trust/policy-file.js';
 import type { CompiledNotationVerifier } from '../../../src/signatures/notation/policy.js';
@@ -91,7 +94,8 @@ maybe('RFC 3161 timestamps (openssl CA, TSA and tokens)', () => {
   const valid = { status: 'valid', signer: 'acme-ca (CN=short-lived signer)' };
 
   test('a timestamped signature whose chain is valid now: valid (verifyTimestamp always)', async () => {
-    expect(await verify(stamped(signed(shortLeaf)), policy(), new Date())).toMatchObject(valid);
+    const check = await verify(stamped(signed(shortLeaf)), policy(), new Date());
+    expect({ check, detail: (check as { detail?: string }).detail }).toMatchObject({ check: valid });
   });
 
   test('after the signing certificate expired, a trusted timestamp inside its validity keeps it valid (always and afterCertExpiry); the verdict is not limited by the certificate', async () => {
@@ -177,6 +181,35 @@ maybe('RFC 3161 timestamps (openssl CA, TSA and tokens)', () => {
         `^Notation signature sha256:test: the RFC 3161 timestamp was made at \\S+, outside the validity of its TSA certificate CN=Expired TSA \\(${tsaCertificate.notBefore.toISOString()} to ${tsaCertificate.notAfter.toISOString()}\\)$`.replace(/\./g, '\\.'),
       ),
     );
+  });
+
+  test("a timestamp whose authority's certificate is revoked (CRL) does not count: REVOKED at strict, a warning with revocation log", async () => {
+    const crls = await startCrlServer();
+    const fetcher = new HttpRevocationFetcher({ timeoutMs: 3000 });
+    try {
+      const revokedTsa = tsaRoot.issue('revoked-tsa', '/C=US/O=Stamps Inc/CN=Revoked TSA', { profile: 'timeStamping', crlUrl: crls.url('/stamps.crl') });
+      tsaRoot.revoke(revokedTsa);
+      // Valid past `later()`, the time these checks run at (a CRL past its nextUpdate is stale).
+      crls.serve('/stamps.crl', tsaRoot.crl(72));
+      const jws = stamped(signed(shortLeaf), revokedTsa, [revokedTsa, tsaRoot.certificate]);
+      const judge = async (trust: NotationTrustPolicy): Promise<SignatureCheck> => {
+        const [check] = await verifyNotationSignatures({
+          target: TARGET,
+          envelopes: [{ mediaType: 'application/jose+json', bytes: envelopeBytes(jws), source: 'signature sha256:test' }],
+          policy: trust,
+          now: later(),
+          revocation: { fetcher, cache: new RevocationCache() },
+        });
+        return check!;
+      };
+      const revokedAt = tsaRoot.revokedAt(revokedTsa).toISOString();
+      const detail = `Notation signature sha256:test: the timestamping authority's certificate CN=Revoked TSA (serial ${certificateOf(revokedTsa.der).serialNumber}) was revoked at ${revokedAt} (keyCompromise), according to CRL ${crls.url('/stamps.crl')}`;
+      expect(await judge(policy())).toMatchObject({ status: 'invalid', reason: 'REVOKED', detail });
+      expect(await judge({ ...policy(), revocation: 'log' })).toMatchObject({ status: 'valid', warnings: [`${detail} (not enforced: revocation log)`] });
+    } finally {
+      await fetcher.close();
+      await crls.stop();
+    }
   });
 
   test('permissive does not look at time, so neither expiry nor a missing timestamp matters', async () => {
