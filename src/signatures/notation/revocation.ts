@@ -54,14 +54,25 @@ export type ChainRevocation =
   | { readonly status: 'revoked'; readonly detail: string }
   | { readonly status: 'unknown'; readonly detail: string };
 
-/** Verified per-certificate answers (good or revoked) and parsed CRLs, each until its nextUpdate. */
+/** What is kept of a verified CRL: its times and its revoked serial numbers, not the parsed document. */
+export interface VerifiedCrl {
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date;
+  /** Serial number (hex of the DER integer's content) → when and why. */
+  readonly revoked: ReadonlyMap<string, { readonly at: Date; readonly reason: string | undefined }>;
+}
+
+/** A CRL of 8 MiB lists some 200 000 certificates; the cache holds at most this many entries in all. */
+const MAX_CACHED_CRL_ENTRIES = 500_000;
+
+/** Verified per-certificate answers (good or revoked) and verified CRLs, each until its nextUpdate. */
 export class RevocationCache {
   readonly #answers: LRUCache<string, CertificateRevocation>;
-  readonly #crls: LRUCache<string, pkijs.CertificateRevocationList>;
+  readonly #crls: LRUCache<string, VerifiedCrl>;
 
   constructor(options: { maxAnswers?: number; maxCrls?: number } = {}) {
     this.#answers = new LRUCache({ max: options.maxAnswers ?? 4096 });
-    this.#crls = new LRUCache({ max: options.maxCrls ?? 32 });
+    this.#crls = new LRUCache({ max: options.maxCrls ?? 32, maxSize: MAX_CACHED_CRL_ENTRIES, sizeCalculation: (crl) => Math.max(1, crl.revoked.size) });
   }
 
   answer(key: string, now: Date): CertificateRevocation | undefined {
@@ -76,14 +87,15 @@ export class RevocationCache {
     if (ttl > 0) this.#answers.set(key, answer, { ttl });
   }
 
-  crl(url: string, now: Date): pkijs.CertificateRevocationList | undefined {
-    const found = this.#crls.get(url);
-    return found?.nextUpdate !== undefined && found.nextUpdate.value.getTime() > now.getTime() ? found : undefined;
+  /** `key` names the URL and the issuer the CRL was verified against. */
+  crl(key: string, now: Date): VerifiedCrl | undefined {
+    const found = this.#crls.get(key);
+    return found !== undefined && found.nextUpdate.getTime() > now.getTime() ? found : undefined;
   }
 
-  rememberCrl(url: string, crl: pkijs.CertificateRevocationList, now: Date): void {
-    const ttl = Math.min((crl.nextUpdate?.value.getTime() ?? 0) - now.getTime(), MAX_CACHE_MS);
-    if (ttl > 0) this.#crls.set(url, crl, { ttl });
+  rememberCrl(key: string, crl: VerifiedCrl, now: Date): void {
+    const ttl = Math.min(crl.nextUpdate.getTime() - now.getTime(), MAX_CACHE_MS);
+    if (ttl > 0 && crl.revoked.size <= MAX_CACHED_CRL_ENTRIES) this.#crls.set(key, crl, { ttl });
   }
 }
 
@@ -234,30 +246,47 @@ function revokedInfo(status: unknown): { at: Date | undefined; reason: string | 
 }
 
 async function crlStatus(url: string, certificate: pkijs.Certificate, pkiIssuer: pkijs.Certificate, issuer: Certificate, context: RevocationContext): Promise<Result<CertificateRevocation, string>> {
-  let crl = context.cache.crl(url, context.now);
+  const key = `${url} ${createHash('sha256').update(issuer.der).digest('hex')}`;
+  let crl = context.cache.crl(key, context.now);
   if (crl === undefined) {
     const fetched = await context.fetcher.crl(url, context.signal);
     if (!fetched.ok) return err(fetched.error);
-    try {
-      crl = pkijs.CertificateRevocationList.fromBER(fetched.value);
-    } catch {
-      return err('is not a DER certificate revocation list');
-    }
-    if (!crl.issuer.isEqual(pkiIssuer.subject)) return err(`was issued by another CA than ${issuer.displayName}`);
-    const verified = await crl.verify({ issuerCertificate: pkiIssuer }).catch(() => false);
-    if (!verified) return err(`is not signed by ${issuer.displayName}`);
-    const critical = (crl.crlExtensions?.extensions ?? []).filter((extension) => extension.critical).map((extension) => extension.extnID);
-    if (critical.length > 0) return err(`has critical extensions Signet does not evaluate (${critical.join(', ')}), such as a delta CRL`);
-    if (crl.nextUpdate === undefined) return err('has no nextUpdate, so its freshness cannot be judged');
-    context.cache.rememberCrl(url, crl, context.now);
+    const verified = await verifiedCrl(fetched.value, pkiIssuer, issuer);
+    if (!verified.ok) return verified;
+    crl = verified.value;
+    context.cache.rememberCrl(key, crl, context.now);
   }
   const now = context.now.getTime();
-  if (crl.thisUpdate.value.getTime() > now + CLOCK_SKEW_MS) return err(`has thisUpdate ${crl.thisUpdate.value.toISOString()}, in the future`);
-  const nextUpdate = crl.nextUpdate?.value;
-  if (nextUpdate === undefined || nextUpdate.getTime() < now) return err(`is stale (nextUpdate ${nextUpdate?.toISOString() ?? 'absent'})`);
-  const entry = (crl.revokedCertificates ?? []).find((revoked) => revoked.userCertificate.isEqual(certificate.serialNumber));
-  if (entry === undefined) return ok({ status: 'good', until: nextUpdate });
-  const reasonExtension = entry.crlEntryExtensions?.extensions.find((extension) => extension.extnID === '2.5.29.21');
-  const reasonCode = (reasonExtension?.parsedValue as { valueBlock?: { valueDec?: number } } | undefined)?.valueBlock?.valueDec;
-  return ok({ status: 'revoked', at: entry.revocationDate.value, reason: reasonCode !== undefined ? CRL_REASONS[reasonCode] : undefined, source: `CRL ${url}`, until: nextUpdate });
+  if (crl.thisUpdate.getTime() > now + CLOCK_SKEW_MS) return err(`has thisUpdate ${crl.thisUpdate.toISOString()}, in the future`);
+  if (crl.nextUpdate.getTime() < now) return err(`is stale (nextUpdate ${crl.nextUpdate.toISOString()})`);
+  const entry = crl.revoked.get(serialOf(certificate.serialNumber));
+  if (entry === undefined) return ok({ status: 'good', until: crl.nextUpdate });
+  return ok({ status: 'revoked', at: entry.at, reason: entry.reason, source: `CRL ${url}`, until: crl.nextUpdate });
+}
+
+/** The CRL, once its issuer, signature, extensions and nextUpdate are acceptable, reduced to what is looked up. */
+async function verifiedCrl(bytes: Uint8Array, pkiIssuer: pkijs.Certificate, issuer: Certificate): Promise<Result<VerifiedCrl, string>> {
+  let crl: pkijs.CertificateRevocationList;
+  try {
+    crl = pkijs.CertificateRevocationList.fromBER(bytes);
+  } catch {
+    return err('is not a DER certificate revocation list');
+  }
+  if (!crl.issuer.isEqual(pkiIssuer.subject)) return err(`was issued by another CA than ${issuer.displayName}`);
+  const verified = await crl.verify({ issuerCertificate: pkiIssuer }).catch(() => false);
+  if (!verified) return err(`is not signed by ${issuer.displayName}`);
+  const critical = (crl.crlExtensions?.extensions ?? []).filter((extension) => extension.critical).map((extension) => extension.extnID);
+  if (critical.length > 0) return err(`has critical extensions Signet does not evaluate (${critical.join(', ')}), such as a delta CRL`);
+  if (crl.nextUpdate === undefined) return err('has no nextUpdate, so its freshness cannot be judged');
+  const revoked = new Map<string, { at: Date; reason: string | undefined }>();
+  for (const entry of crl.revokedCertificates ?? []) {
+    const reasonExtension = entry.crlEntryExtensions?.extensions.find((extension) => extension.extnID === '2.5.29.21');
+    const reasonCode = (reasonExtension?.parsedValue as { valueBlock?: { valueDec?: number } } | undefined)?.valueBlock?.valueDec;
+    revoked.set(serialOf(entry.userCertificate), { at: entry.revocationDate.value, reason: reasonCode !== undefined ? CRL_REASONS[reasonCode] : undefined });
+  }
+  return ok({ thisUpdate: crl.thisUpdate.value, nextUpdate: crl.nextUpdate.value, revoked });
+}
+
+function serialOf(serial: { readonly valueBlock: { readonly valueHexView: Uint8Array } }): string {
+  return Buffer.from(serial.valueBlock.valueHexView).toString('hex');
 }
