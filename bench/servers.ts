@@ -62,8 +62,10 @@ export async function startWebhook(o: WebhookStart): Promise<Webhook> {
       name: o.name,
       logFile,
       env: childEnv({ DOCKER_CONFIG: o.dockerConfigDir, SIGNET_LOG_LEVEL: o.logLevel }),
+      // No drain: the bench stops webhooks between sections and nothing routes to them then (a drain
+      // would outlast the harness's SIGKILL grace and lose --cpu-prof profiles).
       args: [...o.nodeArgs, join(o.root, 'dist', 'cli.js'), 'serve', '--registry-qps', '10000', '--registry-burst', '10000', '--policy', o.policyPath, '--tls-cert', o.tls.certPath, '--tls-key', o.tls.keyPath,
-        '--host', '127.0.0.1', '--port', String(port), '--insecure-registry', o.registryHost, ...(o.serveArgs ?? [])],
+        '--host', '127.0.0.1', '--port', String(port), '--insecure-registry', o.registryHost, '--drain-period', '0', ...(o.serveArgs ?? [])],
     });
     const url = `https://127.0.0.1:${port}`;
     const control = new Agent({ connect: { ca: o.tls.caPem }, headersTimeout: REQUEST_TIMEOUT_MS, bodyTimeout: REQUEST_TIMEOUT_MS });
