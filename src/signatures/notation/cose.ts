@@ -24,7 +24,9 @@ const ALGORITHMS: ReadonlyMap<number, NotationAlgorithm> = new Map([
   [-36, 'ES512'],
 ]);
 const MUST_BE_CRITICAL: readonly string[] = [HEADER.signingScheme, HEADER.authenticSigningTime, HEADER.expiry, HEADER.verificationPlugin, HEADER.verificationPluginMinVersion];
-const DECODE_OPTIONS = { preferMap: true, rejectDuplicateKeys: true, rejectStreaming: true, maxDepth: 16 } as const;
+// rejectBigInts: a bignum (tag 2/3) of a few hundred KiB took a minute to convert to a BigInt, with the
+// event loop held, before any trust check; no Notary Project header carries one.
+const DECODE_OPTIONS = { preferMap: true, rejectDuplicateKeys: true, rejectStreaming: true, rejectBigInts: true, rejectLargeNegatives: true, maxDepth: 16 } as const;
 
 export interface CoseEnvelope extends SignedEnvelope {
   readonly format: 'cose';

@@ -139,6 +139,22 @@ describe('COSE headers (test PKI)', () => {
   });
 });
 
+describe('hostile CBOR', () => {
+  test('a huge bignum in the unprotected header is refused at once, not converted (it held the event loop for a minute)', async () => {
+    // COSE_Sign1 by hand: tag 18, [bstr protected {1: -7}, {99: tag 2 bignum of 200 KB}, bstr, bstr].
+    const size = 200_000;
+    const bignum = Buffer.alloc(6 + size, 0xff);
+    bignum.set([0xc2, 0x5a, (size >>> 24) & 255, (size >>> 16) & 255, (size >>> 8) & 255, size & 255]);
+    const protectedHeader = Buffer.from([0xa1, 0x01, 0x26]);
+    const bytes = Buffer.concat([Buffer.from([0xd2, 0x84, 0x40 + protectedHeader.length]), protectedHeader, Buffer.from([0xa1, 0x18, 99]), bignum, Buffer.from([0x41, 0x00, 0x41, 0x00])]);
+    const started = performance.now();
+    const check = await verify(bytes, trustPolicy([]), ALPINE);
+    expect(check).toMatchObject({ status: 'invalid', reason: 'MALFORMED', detail: expect.stringContaining('the COSE envelope is not valid CBOR') });
+    // Refused in milliseconds; a conversion would have taken seconds (no assertion on the machine's speed beyond that).
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
 describe('notation-go COSE envelopes', () => {
   test('cose_signature.sig: valid for the alpine manifest, signed by its self-signed CN=alpine certificate', async () => {
     const bytes = cose('cose_signature.sig');
