@@ -30,6 +30,9 @@ export async function closeNotationRevocation(): Promise<void> {
 
 export { MAX_ENVELOPE_BYTES, MAX_NOTATION_SIGNATURES } from '../../discovery/notation.js';
 
+/** All revocation fetches for one image's Notation signatures; the review budget is 8 s by default. */
+export const REVOCATION_BUDGET_MS = 3000;
+
 /** What this check needs of a compiled policy entry (CompiledNotationVerifier satisfies it). */
 export type NotationCheckVerifier = NotationTrustPolicy & { readonly scoped?: { readonly source: string; readonly policies: readonly ScopedNotationPolicy[] } };
 
@@ -54,12 +57,17 @@ export async function checkNotation(target: CheckTarget, verifier: NotationCheck
   if (found.value === undefined) return ok({ checks: [], lookedAt });
   const { target: signed, envelopes, rejected } = found.value;
   const shared = sharedRevocation();
+  // Revocation checks of this image share one budget, well inside the review's: an unanswering
+  // responder must end as REVOCATION_UNKNOWN (never let through by fail-open), not run the review
+  // out of time into a TIMEOUT, which failurePolicy: open would admit.
+  const budget = AbortSignal.timeout(REVOCATION_BUDGET_MS);
+  const signal = target.signal !== undefined ? AbortSignal.any([target.signal, budget]) : budget;
   const checks = await verifyNotationSignatures({
     target: signed,
     envelopes,
     policy,
     now: target.now,
-    revocation: { fetcher: shared.fetcher, cache: shared.cache, ...(target.signal !== undefined ? { signal: target.signal } : {}) },
+    revocation: { fetcher: shared.fetcher, cache: shared.cache, signal },
   });
   return ok({ checks: [...rejected, ...checks], lookedAt });
 }

@@ -13,7 +13,8 @@ import type { VerificationLevel } from '../../../src/signatures/notation/trust.j
 import type { Digest } from '../../../src/reference/types.js';
 import type { SignatureCheck } from '../../../src/signatures/types.js';
 import { HttpRevocationFetcher } from '../../../src/discovery/notation-revocation.js';
-import { checkNotation, closeNotationRevocation } from '../../../src/pipeline/systems/notation.js';
+import { checkNotation, closeNotationRevocation, REVOCATION_BUDGET_MS } from '../../../src/pipeline/systems/notation.js';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { haveTools, startRegistry, type RunningRegistry } from '../../support/registry-server.js';
 import { pushTestImage } from '../../support/signers.js';
@@ -45,6 +46,9 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
   let ocsp: RunningOcspResponder;
   let crls: RunningCrlServer;
   let downUrl: string;
+  /** Accepts connections and never answers: a blackholed responder. */
+  let silent: Server;
+  const held: Socket[] = [];
   const leaves: Record<string, IssuedCertificate> = {};
   const fetcher = new HttpRevocationFetcher({ timeoutMs: 3000 });
 
@@ -67,6 +71,10 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
     leaf('down', { ocspUrl: downUrl });
     leaf('down-then-crl', { ocspUrl: downUrl, crlUrl });
     leaf('no-urls', {});
+    silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    leaf('silent', { ocspUrl: `${silentUrl}/ocsp`, crlUrl: `${silentUrl}/a.crl` });
     const responder = root.issue('ocsp-responder', '/C=US/O=Acme Rockets/CN=Acme OCSP Responder', { profile: 'ocspSigning' });
     root.revoke(leaves['ocsp-revoked']!);
     root.revoke(leaves['crl-revoked']!, 'superseded');
@@ -75,6 +83,8 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
   }, 60_000);
 
   afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => silent?.close(resolve));
     await fetcher.close();
     await closeNotationRevocation();
     await ocsp?.stop();
@@ -190,6 +200,19 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
       await client?.close();
       await registry?.stop();
     });
+
+    test('responders that accept and never answer: REVOCATION_UNKNOWN within the revocation budget, long before the review would time out (which fail-open admits)', async () => {
+      const image = await pushTestImage(registry, dir, 'apps/silent:1', 'notation-silent');
+      const leaf = leaves['silent']!;
+      await attachNotationEnvelope(client, image, envelopeBytes(signNotationJws({ key: leaf.keyPem, chain: [leaf, root.certificate], target: { mediaType: image.mediaType, digest: image.digest, size: image.size } })));
+      const started = Date.now();
+      const report = await checkNotation({ registry: client, repo: image.repo, digest: image.digest, now: new Date() } as never, { ...policy(), revocation: 'enforce' });
+      const took = Date.now() - started;
+      expect(report).toMatchObject({ ok: true, value: { checks: [{ status: 'invalid', reason: 'REVOCATION_UNKNOWN', detail: expect.stringContaining('the revocation status is unknown: certificate CN=silent') }] } });
+      // The 3 s budget plus the registry's own requests; the review's budget is 8 s by default.
+      expect(took).toBeGreaterThanOrEqual(REVOCATION_BUDGET_MS - 100);
+      expect(took).toBeLessThan(REVOCATION_BUDGET_MS + 800); // without the shared budget: 2 s for OCSP, then 2 s for the CRL
+    }, 60_000);
 
     test('a signature whose certificate is on the CRL is refused as REVOKED', async () => {
       const image = await pushTestImage(registry, dir, 'apps/revoked:1', 'notation-revoked');
