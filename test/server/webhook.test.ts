@@ -188,7 +188,7 @@ maybe('webhook over HTTPS', () => {
     const started = Date.now();
     const res = await client.post('/validate?timeout=1s', admissionReview({ kind: 'Pod', object: workload('Pod', 'p', 'default', { containers: [{ name: 'a', image: `${hostile.host}/slow/app:v1` }] }) }));
     expect((res.json as Response).response.allowed).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(2500); // 800 ms budget here; the default budget would be 8 s
   });
 
   test('ImageReview: allowed, denied with a reason, and audit annotations', async () => {
