@@ -36,11 +36,12 @@ const GROUPS = {
   },
   /**
    * The registry client's content checks: digest parsing and hashing, the per-host limits, and the
-   * digest and size checks inside the client (the line ranges of getBlob and #fetchManifest; re-check
-   * them when client.ts changes: `grep -n 'async getBlob\\|async #fetchManifest' src/registry/client.ts`).
+   * digest and size checks inside the client (the line ranges of getBlob with #fetchBlob, #fetchManifest
+   * and #getManifest; re-check them when client.ts changes:
+   * `grep -n 'async getBlob\\|async #fetchBlob\\|async #fetchManifest\\|async #getManifest' src/registry/client.ts`).
    */
   registry: {
-    mutate: ['src/reference/digest.ts', 'src/registry/limits.ts', 'src/registry/client.ts:163-200', 'src/registry/client.ts:446-479'],
+    mutate: ['src/reference/digest.ts', 'src/registry/limits.ts', 'src/registry/client.ts:179-224', 'src/registry/client.ts:495-505', 'src/registry/client.ts:543-576'],
     tests: ['test/registry/**/*.test.ts', 'test/reference/**/*.test.ts'],
   },
   /** Admission request parsing and image extraction. */
