@@ -12,6 +12,7 @@ declare -A PACKAGE_OF=(
   [openssl]=openssl
   [perl]=perl-base
   [redis-server]=redis-server
+  [redis-cli]=redis-tools
 )
 case "${1:-}" in
   --packages) printf '%s\n' "${PACKAGE_OF[@]}" | sort -u | tr '\n' ' '; echo; exit 0 ;;

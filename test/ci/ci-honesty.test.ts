@@ -64,6 +64,6 @@ describe('CI honesty', () => {
     for (const known of ['docker-registry', 'skopeo', 'openssl', 'perl', 'notary-server']) expect(started).toContain(known);
     expect([...started].filter((program) => !checked.includes(program))).toEqual([]);
     const packages = execFileSync('bash', [join(root, 'scripts/system-deps.sh'), '--packages'], { encoding: 'utf8', timeout: 10_000 });
-    expect(packages.trim().split(/\s+/).sort()).toEqual(['docker-registry', 'notary', 'openssl', 'perl-base', 'redis-server', 'skopeo']);
+    expect(packages.trim().split(/\s+/).sort()).toEqual(['docker-registry', 'notary', 'openssl', 'perl-base', 'redis-server', 'redis-tools', 'skopeo']);
   });
 });

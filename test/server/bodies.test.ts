@@ -193,7 +193,8 @@ describe('a member named twice is refused with 400, naming it', () => {
     ]);
     expect(probes.length).toBeGreaterThan(0);
     // Parsed, these took seconds each (the health check waited 4 to 6 s); refused, a pre-scan of a few ms.
-    expect(Math.max(...probes)).toBeLessThan(1500);
+    // (The 400 messages above are what the pre-scan changes; this bound only has to tell a pause from seconds, on a loaded machine.)
+    expect(Math.max(...probes)).toBeLessThan(3000);
   });
 
   test('a member spelled __proto_\\u005f is __proto__ too', async () => {
