@@ -18,18 +18,19 @@ export interface RunningOcspResponder {
 
 /**
  * `openssl ocsp` answering for `ca` from its database, signing with `signer` (the CA itself, or a
- * delegated responder certificate it issued). Answers carry nextUpdate = now + `validMinutes`.
+ * delegated responder certificate it issued). Answers carry nextUpdate = now + `validMinutes`
+ * (`null`: no nextUpdate at all, as `openssl ocsp` answers without -nmin).
  * Revocations made after it started are not seen: start it after revoking. OpenSSL 3.0's `-port`
  * takes a number only, so it listens on every interface of this machine, on a random free port, for
  * the length of one test file.
  */
-export async function startOcspResponder(options: { ca: OpensslCa; signer: IssuedCertificate; validMinutes?: number; port?: number }): Promise<RunningOcspResponder> {
+export async function startOcspResponder(options: { ca: OpensslCa; signer: IssuedCertificate; validMinutes?: number | null; port?: number }): Promise<RunningOcspResponder> {
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     'openssl',
     [
       'ocsp', '-index', options.ca.indexPath, '-port', String(port), '-CA', options.ca.certificate.certPath,
-      '-rsigner', options.signer.certPath, '-rkey', options.signer.keyPath, '-nmin', String(options.validMinutes ?? 5), '-ignore_err',
+      '-rsigner', options.signer.certPath, '-rkey', options.signer.keyPath, ...(options.validMinutes === null ? [] : ['-nmin', String(options.validMinutes ?? 5)]), '-ignore_err',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -208,6 +208,10 @@ async function ocspStatus(url: string, certificate: pkijs.Certificate, pkiIssuer
   const tag = (single.certStatus as { idBlock?: { tagNumber?: number } }).idBlock?.tagNumber;
   switch (tag) {
     case 0:
+      // Without nextUpdate nothing says how long "good" holds: an old answer could be replayed (the
+      // request carries no nonce, over plain http). notation-core-go does not count it either; a
+      // "revoked" answer stands whatever its age.
+      if (single.nextUpdate === undefined) return err('answered "good" without a nextUpdate, so how long it holds is unknown');
       return ok({ status: 'good', until });
     case 1: {
       const revoked = revokedInfo(single.certStatus);

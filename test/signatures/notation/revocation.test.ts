@@ -44,6 +44,7 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
   let dir: string;
   let root: OpensslCa;
   let ocsp: RunningOcspResponder;
+  let timeless: RunningOcspResponder;
   let crls: RunningCrlServer;
   let downUrl: string;
   /** Accepts connections and never answers: a blackholed responder. */
@@ -71,6 +72,9 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
     leaf('down', { ocspUrl: downUrl });
     leaf('down-then-crl', { ocspUrl: downUrl, crlUrl });
     leaf('no-urls', {});
+    const timelessPort = await freePort();
+    leaf('timeless', { ocspUrl: `http://127.0.0.1:${timelessPort}` });
+    leaf('timeless-then-crl', { ocspUrl: `http://127.0.0.1:${timelessPort}`, crlUrl });
     silent = createServer((socket) => void held.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
@@ -80,6 +84,7 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
     root.revoke(leaves['crl-revoked']!, 'superseded');
     crls.serve('/acme.crl', root.crl());
     ocsp = await startOcspResponder({ ca: root, signer: responder, port: responderPort });
+    timeless = await startOcspResponder({ ca: root, signer: responder, port: timelessPort, validMinutes: null });
   }, 60_000);
 
   afterAll(async () => {
@@ -88,6 +93,7 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
     await fetcher.close();
     await closeNotationRevocation();
     await ocsp?.stop();
+    await timeless?.stop();
     await crls?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -166,6 +172,15 @@ maybe('revocation by OCSP and CRL (openssl CA, responder and CRLs on loopback)',
     expect(check).toMatchObject({ status: 'valid', signer: 'CN=crl-revoked, not trusted by other (level audit)' });
     expect(check).not.toHaveProperty('warnings');
     expect(crls.requests('/acme.crl')).toBe(before);
+  });
+
+  test('a "good" OCSP answer without nextUpdate does not count (it could be an old one replayed): unknown, or the CRL decides', async () => {
+    expect(await verify('timeless', policy())).toMatchObject({
+      status: 'invalid',
+      reason: 'REVOCATION_UNKNOWN',
+      detail: expect.stringContaining('answered "good" without a nextUpdate, so how long it holds is unknown'),
+    });
+    expect(await verify('timeless-then-crl', policy())).toMatchObject({ status: 'valid' });
   });
 
   test('OCSP responder down, CRL reachable: the CRL answers (as notation-core-go falls back)', async () => {
