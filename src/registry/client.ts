@@ -519,8 +519,9 @@ export class RegistryClient {
   ): Promise<Result<T, RegistryError>> {
     const shared = this.#shared;
     if (shared === undefined) return fetch();
+    const lifetimeMs = lifetime === 'tag' ? shared.tagTtlMs : shared.contentTtlMs;
     const read = async (): Promise<T | undefined> => {
-      const value = await shared.store.get(key);
+      const value = await shared.store.get(key, lifetimeMs);
       return value === undefined ? undefined : decode(value);
     };
     const found = await read();
@@ -535,7 +536,7 @@ export class RegistryClient {
       }
     }
     const fetched = await fetch();
-    if (fetched.ok) shared.store.set(key, encode(fetched.value), lifetime === 'tag' ? shared.tagTtlMs : shared.contentTtlMs);
+    if (fetched.ok) shared.store.set(key, encode(fetched.value), lifetimeMs);
     if (claimed) shared.store.release(key);
     return fetched;
   }

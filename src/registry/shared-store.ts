@@ -4,8 +4,12 @@
 // digest, and the store itself authenticates what cannot be re-hashed (tag resolutions, referrer lists).
 
 export interface SharedStore {
-  /** The authenticated, unexpired value under `key`, or undefined (miss, trouble, or failed check). Never rejects. */
-  get(key: string): Promise<Buffer | undefined>;
+  /**
+   * The authenticated, unexpired value under `key`, or undefined (miss, trouble, or failed check). Never
+   * rejects. `maxLifetimeMs`: an entry sealed to live longer than this from now is refused too (a
+   * holder of the key cannot make an entry outlive the lifetime its kind has).
+   */
+  get(key: string, maxLifetimeMs: number): Promise<Buffer | undefined>;
   /** Stores a value for `ttlMs`, in the background; trouble is counted, never thrown. */
   set(key: string, value: Buffer, ttlMs: number): void;
   /**

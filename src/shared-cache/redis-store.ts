@@ -56,6 +56,7 @@ export interface SharedStoreStats {
 const VERSION = 1;
 const HEADER_BYTES = 1 + 8 + 32;
 const MIN_KEY_BYTES = 32;
+const CLOCK_SKEW_MS = 5_000;
 
 export class RedisSharedStore implements SharedStore {
   readonly #redis: Redis;
@@ -104,7 +105,7 @@ export class RedisSharedStore implements SharedStore {
     this.#redis.on('error', (error: unknown) => this.#onProblem(`shared cache: ${describe(error)}`));
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
+  async get(key: string, maxLifetimeMs: number): Promise<Buffer | undefined> {
     if (this.#open()) {
       this.#stats.misses++;
       return undefined;
@@ -123,7 +124,7 @@ export class RedisSharedStore implements SharedStore {
       return undefined;
     }
     this.#stats.bytesRead += sealed.length;
-    const value = this.#unseal(key, sealed);
+    const value = this.#unseal(key, sealed, maxLifetimeMs);
     if (value === undefined) {
       this.#stats.rejected++;
       this.#stats.misses++;
@@ -200,13 +201,16 @@ export class RedisSharedStore implements SharedStore {
     return Buffer.concat([header, this.#mac(key, header, value), value]);
   }
 
-  #unseal(key: string, sealed: Buffer): Buffer | undefined {
+  #unseal(key: string, sealed: Buffer, maxLifetimeMs: number): Buffer | undefined {
     if (sealed.length < HEADER_BYTES || sealed.readUInt8(0) !== VERSION) return undefined;
     const header = sealed.subarray(0, 9);
     const value = sealed.subarray(HEADER_BYTES);
     if (!timingSafeEqual(sealed.subarray(9, HEADER_BYTES), this.#mac(key, header, value))) return undefined;
-    // An entry outlives its TTL only if Redis's clock or the writer's disagree; never serve it then.
-    if (Number(header.readBigUInt64BE(1)) <= this.#now()) return undefined;
+    // An entry outlives its TTL only if Redis's clock or the writer's disagree; never serve it then. Nor
+    // one sealed to live longer than its kind may (plus a little skew between replicas' clocks).
+    const expiresAt = Number(header.readBigUInt64BE(1));
+    const now = this.#now();
+    if (expiresAt <= now || expiresAt > now + maxLifetimeMs + CLOCK_SKEW_MS) return undefined;
     return value;
   }
 

@@ -14,7 +14,7 @@ import { parseReference } from '../../src/reference/parse.js';
 import { signImage } from '../../src/signing/sign.js';
 import { digestOf } from '../../src/reference/digest.js';
 import { haveTools, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { startRedis, type RunningRedis } from '../support/redis-server.js';
+import { forgedSealedValue, startRedis, type RunningRedis } from '../support/redis-server.js';
 import { pushTestImage, type PushedImage } from '../support/signers.js';
 
 const maybe = haveTools('docker-registry', 'skopeo', 'redis-server') ? describe : describe.skip;
@@ -115,10 +115,10 @@ maybe('registry client with a shared store', () => {
     expect(b.client.stats().byKind['manifest']).toBe(1);
   });
 
-  test('a forged tag resolution (not sealed with the key) is ignored: the tag is resolved at the registry', async () => {
+  test('a forged tag resolution (framed as sealed, but not with the key) is ignored: the tag is resolved at the registry', async () => {
     const b = await replica();
     const forged = `sha256:${'2'.repeat(64)}`;
-    await raw.set(b.store.redisName(`manifest\u0000anonymous\u0000${registry.host}/${image.repo.repository}:v1`), Buffer.from(`${image.mediaType}\n{"digest":"${forged}"}`));
+    await raw.set(b.store.redisName(`manifest\u0000anonymous\u0000${registry.host}/${image.repo.repository}:v1`), forgedSealedValue(Buffer.from(`${image.mediaType}\n{"digest":"${forged}"}`)));
     const resolved = await b.client.resolve(image.repo, 'v1');
     expect(resolved.ok && resolved.value.digest).toBe(image.digest);
     expect(b.client.stats().byKind['manifest']).toBe(1);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisSharedStore } from '../../src/shared-cache/redis-store.js';
 import { haveTools } from '../support/registry-server.js';
-import { startRedis, type RunningRedis } from '../support/redis-server.js';
+import { forgedSealedValue, startRedis, type RunningRedis } from '../support/redis-server.js';
 
 const maybe = haveTools('redis-server') ? describe : describe.skip;
 
@@ -46,9 +46,9 @@ maybe('RedisSharedStore', () => {
     await landed('tag\u0000anonymous\u0000r/x:1', a);
     // Redis holds no readable name: neither the registry nor the credential hash.
     expect((await raw.keys('*')).some((k) => k.includes('r/x') || k.includes('anonymous'))).toBe(false);
-    expect((await b.get('tag\u0000anonymous\u0000r/x:1'))?.toString()).toBe('hello');
+    expect((await b.get('tag\u0000anonymous\u0000r/x:1', 60_000))?.toString()).toBe('hello');
     expect(b.stats()).toMatchObject({ hits: 1, rejected: 0 });
-    expect(await b.get('tag\u0000anonymous\u0000r/x:2')).toBeUndefined();
+    expect(await b.get('tag\u0000anonymous\u0000r/x:2', 60_000)).toBeUndefined();
     expect(b.stats().misses).toBe(1);
   });
 
@@ -58,7 +58,10 @@ maybe('RedisSharedStore', () => {
     await ready(writer);
     await ready(reader);
     await raw.set(reader.redisName('forged'), Buffer.from('{"digest":"sha256:00"}'));
-    expect(await reader.get('forged')).toBeUndefined();
+    expect(await reader.get('forged', 60_000)).toBeUndefined();
+    // Framed as a sealed value, with a MAC that is not the key's: only the MAC check refuses it.
+    await raw.set(reader.redisName('framed'), forgedSealedValue(Buffer.from('{"digest":"sha256:00"}')));
+    expect(await reader.get('framed', 60_000)).toBeUndefined();
 
     const stranger = store({ hmacKey: randomBytes(32) });
     await ready(stranger);
@@ -66,19 +69,28 @@ maybe('RedisSharedStore', () => {
     await landed('other-key', stranger);
     // Another key names entries differently too; put its value where this key would look.
     await raw.set(reader.redisName('other-key'), (await raw.getBuffer(stranger.redisName('other-key')))!);
-    expect(await reader.get('other-key')).toBeUndefined();
+    expect(await reader.get('other-key', 60_000)).toBeUndefined();
 
     writer.set('original', Buffer.from('value'), 60_000);
     await landed('original', writer);
     await raw.set(writer.redisName('moved'), (await raw.getBuffer(writer.redisName('original')))!);
-    expect(await reader.get('moved')).toBeUndefined();
-    expect((await reader.get('original'))?.toString()).toBe('value');
+    expect(await reader.get('moved', 60_000)).toBeUndefined();
+    expect((await reader.get('original', 60_000))?.toString()).toBe('value');
 
     const later = store({ now: () => Date.now() + 120_000 });
     await ready(later);
-    expect(await later.get('original')).toBeUndefined();
-    expect(reader.stats().rejected).toBe(3);
+    expect(await later.get('original', 60_000)).toBeUndefined();
+    expect(reader.stats().rejected).toBe(4);
     expect(later.stats().rejected).toBe(1);
+  });
+
+  test('an entry sealed to live longer than its kind may is refused, even with the right key', async () => {
+    const writer = store();
+    await ready(writer);
+    writer.set('long', Buffer.from('v'), 10 * 365 * 86_400_000);
+    await landed('long', writer);
+    expect(await writer.get('long', 30_000)).toBeUndefined();
+    expect((await writer.get('long', 20 * 365 * 86_400_000))?.toString()).toBe('v');
   });
 
   test('a claim is held by one replica until released or expired', async () => {
@@ -105,7 +117,7 @@ maybe('RedisSharedStore', () => {
     s.set('kept', Buffer.from('v'), 60_000);
     await landed('kept', s);
     await redis.stop();
-    for (let i = 0; i < 6; i++) expect(await s.get('kept')).toBeUndefined();
+    for (let i = 0; i < 6; i++) expect(await s.get('kept', 60_000)).toBeUndefined();
     expect(await s.claim('anything', 1000)).toBe(true);
     expect(s.stats()).toMatchObject({ breakerOpen: true });
     expect(s.stats().errors).toBeGreaterThanOrEqual(5);
@@ -118,7 +130,7 @@ maybe('RedisSharedStore', () => {
     for (let i = 0; i < 100 && value === undefined; i++) {
       await new Promise((r) => setTimeout(r, 50));
       s.set('after', Buffer.from('back'), 60_000);
-      value = await s.get('after');
+      value = await s.get('after', 60_000);
     }
     expect(value?.toString()).toBe('back');
     expect(s.stats().breakerOpen).toBe(false);
@@ -141,10 +153,10 @@ maybe('RedisSharedStore', () => {
     stores.push(right);
     await ready(right);
     right.set('x', Buffer.from('v'), 60_000);
-    for (let i = 0; i < 50 && (await right.get('x')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-    expect((await right.get('x'))?.toString()).toBe('v');
+    for (let i = 0; i < 50 && (await right.get('x', 60_000)) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await right.get('x', 60_000))?.toString()).toBe('v');
     for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await s.get('x')).toBeUndefined();
+    expect(await s.get('x', 60_000)).toBeUndefined();
     expect(seen.length).toBeGreaterThan(0);
     for (const line of seen) {
       expect(line).not.toContain(password);

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { generateKeyPair } from '../../src/signatures/cosign/private-key.js';
 import { haveTools, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { startRedis, type RunningRedis } from '../support/redis-server.js';
+import { forgedSealedValue, startRedis, type RunningRedis } from '../support/redis-server.js';
 import { freePort } from '../support/free-port.js';
 import { webhookClient, type WebhookClient } from '../support/webhook-client.js';
 import { admissionReview, podSpec } from '../support/admission.js';
 import { pushTestImage, type PushedImage } from '../support/signers.js';
 import { signet } from '../support/cli.js';
 import { RedisSharedStore } from '../../src/shared-cache/redis-store.js';
+import { RegistryClient } from '../../src/registry/client.js';
 
 const maybe = haveTools('docker-registry', 'skopeo', 'redis-server') ? describe : describe.skip;
 const CLI = join(process.cwd(), 'dist', 'cli.js');
@@ -132,16 +133,26 @@ maybe('replicas sharing a cache', () => {
     expect(denied.message).toContain('UNSIGNED');
   }, 60_000);
 
-  test('a forged tag entry in Redis (pointing the signed tag elsewhere, without the key) changes nothing', async () => {
+  test('a complete forgery in Redis (tag, .sig manifest and payload making the unsigned tag look signed), framed as sealed but without the key, changes nothing', async () => {
     await raw.flushall();
     const a = await start('forger-victim');
-    // What an attacker with write access to Redis, but not the key, could put there: the unsigned
-    // image's manifest under the signed tag, and the signed one under the unsigned tag.
-    const manifestOf = async (image: PushedImage): Promise<Buffer> => Buffer.concat([Buffer.from(`${image.mediaType}\n`), image.layout.manifestBytes]);
+    // Everything a review of demo/plain:v1 would read, taken from the signed image: its manifest under
+    // the unsigned tag, its .sig manifest and its payload under demo/plain. Framed as sealed values
+    // with a MAC that is not the key's, so only the MAC check refuses them (without it, this admits).
+    const client = new RegistryClient({ hosts: { [registry.host]: { insecureHttp: true } } });
+    const sigTag = `${signed.digest.replace(':', '-')}.sig`;
+    const sig = await client.getManifest(signed.repo, sigTag);
+    if (!sig.ok) throw new Error(sig.error.message);
+    const layer = (sig.value.json['layers'] as { digest: string; size: number }[])[0]!;
+    const payload = await client.getBlob(signed.repo, { digest: layer.digest as PushedImage['digest'], size: layer.size });
+    if (!payload.ok) throw new Error(payload.error.message);
+    await client.close();
     // (Entry names are HMACs under the key; the test, which knows the key, works them out.)
     const namer = new RedisSharedStore({ url: redis.url, password: REDIS_PASSWORD, hmacKey: Buffer.from(key) });
-    await raw.set(namer.redisName(`manifest\u0000anonymous\u0000${registry.host}/demo/plain:v1`), await manifestOf(signed));
-    await raw.set(namer.redisName(`manifest\u0000anonymous\u0000${registry.host}/demo/app:v1`), await manifestOf(unsigned));
+    const plain = `${registry.host}/demo/plain`;
+    await raw.set(namer.redisName(`manifest\u0000anonymous\u0000${plain}:v1`), forgedSealedValue(Buffer.concat([Buffer.from(`${signed.mediaType}\n`), signed.layout.manifestBytes])));
+    await raw.set(namer.redisName(`manifest\u0000anonymous\u0000${plain}:${sigTag}`), forgedSealedValue(Buffer.concat([Buffer.from(`${sig.value.mediaType}\n`), sig.value.bytes])));
+    await raw.set(namer.redisName(`blob\u0000anonymous\u0000${plain}@${layer.digest}`), forgedSealedValue(payload.value));
     await namer.close();
     const wasUnsigned = await review(a, unsigned.reference);
     expect(wasUnsigned.allowed).toBe(false);

@@ -5,6 +5,7 @@
 //   ... redis.url ...
 //   await redis.stop(); await redis.restart(); await redis.close();
 import { createConnection } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { freePort } from './free-port.js';
 import { exited, launch, stopChild, type Started } from './child.js';
 
@@ -71,4 +72,16 @@ function answersPing(port: number): Promise<boolean> {
     // With a password required, the refusal (-NOAUTH) also says the server is up.
     socket.once('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString('utf8'))));
   });
+}
+
+/**
+ * A value framed exactly as the shared cache seals one (version 1, expiry, 32-byte MAC, value) but
+ * with a random MAC: what a writer to Redis without the replicas' key can produce at best. Tests use
+ * it so that only the MAC check stands between the forgery and the reader.
+ */
+export function forgedSealedValue(value: Buffer, ttlMs = 10_000): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUInt8(1, 0);
+  header.writeBigUInt64BE(BigInt(Date.now() + ttlMs), 1);
+  return Buffer.concat([header, randomBytes(32), value]);
 }
