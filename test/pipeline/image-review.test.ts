@@ -246,6 +246,18 @@ describe('verification and the decision', () => {
     expect(aborted).toBe(true);
   });
 
+  test('the review budget ends with the review: the signal a verification was given is not aborted after the answer', async () => {
+    const signals: AbortSignal[] = [];
+    const verify: ImageVerifier = async (image, _scope, signal) => {
+      signals.push(signal);
+      return allowed(image);
+    };
+    expect((await reviewImages(request(['r.example/strict/a:1']), policy, verify, 30)).outcome).toBe('allowed');
+    // Coalesced work may still serve other reviews: a late abort from this one would fail them.
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(signals.map((signal) => signal.aborted)).toEqual([false]);
+  });
+
   test('a verifier that throws fails the review (no silent allow)', async () => {
     await expect(reviewImages(request(['r.example/strict/unknown:1']), policy, verifier({}), 1000)).rejects.toThrow('unexpected image r.example/strict/unknown:1');
   });

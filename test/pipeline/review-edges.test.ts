@@ -1,7 +1,7 @@
-// Two edges of the admission review that need the clock: the review's deadline ends with the review
+// Edges of the admission review. Two need the clock: the review's deadline ends with the review
 // (work it started or shares is not aborted later), and the expiry warning's boundary is exactly a week.
 import { jest } from '@jest/globals';
-import { EXPIRY_WARNING_MS, reviewAdmission, type ImageVerifier } from '../../src/pipeline/review.js';
+import { EXPIRY_WARNING_MS, reviewAdmission, timedOut, type ImageVerifier } from '../../src/pipeline/review.js';
 import { parseAdmissionReview } from '../../src/admission/parse.js';
 import { loadPolicyText } from '../../src/policy/index.js';
 import type { CompiledPolicy } from '../../src/policy/types.js';
@@ -65,4 +65,9 @@ describe('the expiry warning boundary, on a fixed clock', () => {
     const almost = new Date(now + EXPIRY_WARNING_MS - 1).toISOString();
     expect(await review(almost)).toEqual([`signet: app (${IMAGE}) signature material expires at ${almost}; re-sign soon`]);
   });
+});
+
+test('a timeout for an image whose reference cannot be read names no registry in its fix', () => {
+  const verdict = timedOut('Not A Reference', 40);
+  expect(verdict.outcome === 'denied' && verdict.fix).toBe('retry; if it keeps timing out, check the latency of the registry from the webhook');
 });
