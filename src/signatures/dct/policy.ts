@@ -6,7 +6,7 @@ import { decodePem, parsePublicKey } from '../../keys/keys.js';
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { algorithmProblem, certificateFacts } from './keys.js';
-import { RELEASES_ROLE, type PinnedKey } from './verify.js';
+import type { PinnedKey } from './verify.js';
 import { pemSourceSchema, readPemSource, type PemSourceDocument, type VerifierCompileContext, type VerifierProblem } from '../compile-context.js';
 
 const DELEGATION_NAME = '^(targets/)?[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
@@ -130,15 +130,16 @@ export function compileDctVerifier(doc: DctVerifierDocument, ctx: VerifierCompil
       problems.push({ path, message: `${full} is pinned twice (as ${full} and as its short name)` });
       continue;
     }
-    // A pin on a role this entry never reads would look like protection and give none.
-    const read = delegations.length > 0 ? delegations : [RELEASES_ROLE];
-    if (!read.includes(full)) {
+    // A pin on a role this entry does not require would look like protection and give none: in Docker's
+    // order (no delegations) whoever holds the targets key signs into targets, or unpublishes the pinned
+    // role, and the pin is never consulted.
+    if (!delegations.includes(full)) {
       problems.push({
         path,
         message:
           delegations.length > 0
-            ? `${full} is not in delegations, so this entry never reads it; add it to delegations or remove the pin`
-            : `without delegations this entry reads only targets/releases and targets (Docker's order), never ${full}; list ${full} in delegations to require it, or pin targets/releases`,
+            ? `${full} is not in delegations, so this entry never requires it; add it to delegations or remove the pin`
+            : `a pin protects only a role the entry requires: without delegations, Docker's order also accepts tags signed with the repository's targets key, which no pin covers; add delegations: [${full}]`,
       });
       continue;
     }

@@ -210,8 +210,9 @@ maybe('Docker Content Trust against a real notary server', () => {
 
   describe('pinned delegation keys', () => {
     const pinnedImage = (): string => `${gun('demo/pinned')}:v1`;
-    const pin = (signer: DelegationSigner, delegations?: string[]): CompiledDctVerifier =>
-      compile({ delegationKeys: { 'targets/releases': [{ pem: readFileSync(signer.certPath, 'utf8') }] }, ...(delegations ? { delegations } : {}) });
+    // A pin needs the role required (delegations): in Docker's order it would protect nothing.
+    const pin = (signer: DelegationSigner): CompiledDctVerifier =>
+      compile({ delegationKeys: { 'targets/releases': [{ pem: readFileSync(signer.certPath, 'utf8') }] }, delegations: ['targets/releases'] });
     /** The key IDs the CLI published for targets/releases, read back from its own copy of targets.json. */
     async function releasesKeyIds(repository: string): Promise<string[]> {
       const targets = JSON.parse(await cli.readTrustFile(`tuf/${gun(repository)}/metadata/targets.json`)) as {
@@ -220,11 +221,9 @@ maybe('Docker Content Trust against a real notary server', () => {
       return targets.signed.delegations.roles.find((role) => role.name === 'targets/releases')?.keyids ?? [];
     }
 
-    test('the key that signed targets/releases, pinned by its certificate, is accepted in both orders', async () => {
-      for (const verifier of [pin(signers.present), pin(signers.present, ['targets/releases'])]) {
-        const report = await check(pinnedImage(), verifier);
-        expect(report.ok && report.value.checks).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases', digest: layouts.one.manifestDigest })]);
-      }
+    test('the key that signed targets/releases, pinned by its certificate, is accepted', async () => {
+      const report = await check(pinnedImage(), pin(signers.present));
+      expect(report.ok && report.value.checks).toEqual([expect.objectContaining({ status: 'valid', signer: 'targets/releases', digest: layouts.one.manifestDigest })]);
     });
 
     test('a key targets/releases does not list is refused, naming the role and its keys', async () => {

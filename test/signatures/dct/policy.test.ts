@@ -162,7 +162,7 @@ describe('compileDctVerifier', () => {
     // What `docker trust key generate ci` writes: a PUBLIC KEY block with a "role" header.
     const dockerPub = spki.replace('-----BEGIN PUBLIC KEY-----\n', '-----BEGIN PUBLIC KEY-----\nrole: ci\n\n');
     const compiled = compileDctVerifier(
-      entry({ delegationKeys: { releases: ['release-root', { file: 'ci.pub' }, { pem: certificate.certificatePem }] } }),
+      entry({ delegations: ['releases'], delegationKeys: { releases: ['release-root', { file: 'ci.pub' }, { pem: certificate.certificatePem }] } }),
       context({ 'ci.pub': dockerPub }),
     );
     if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
@@ -173,20 +173,26 @@ describe('compileDctVerifier', () => {
     expect(Object.isFrozen(pinned)).toBe(true);
   });
 
-  test('delegation keys on a role the entry never reads, pinned twice, or unusable, are problems with their paths', () => {
+  test('delegation keys on a role the entry does not require (even targets/releases in Docker\'s order), pinned twice, or unusable, are problems with their paths', () => {
     expect(problems(entry({ delegationKeys: { 'targets/qa': ['release-root'] } }))).toEqual([
       {
         path: 'delegationKeys.targets/qa',
-        message: "without delegations this entry reads only targets/releases and targets (Docker's order), never targets/qa; list targets/qa in delegations to require it, or pin targets/releases",
+        message: "a pin protects only a role the entry requires: without delegations, Docker's order also accepts tags signed with the repository's targets key, which no pin covers; add delegations: [targets/qa]",
+      },
+    ]);
+    expect(problems(entry({ delegationKeys: { releases: ['release-root'] } }))).toEqual([
+      {
+        path: 'delegationKeys.releases',
+        message: "a pin protects only a role the entry requires: without delegations, Docker's order also accepts tags signed with the repository's targets key, which no pin covers; add delegations: [targets/releases]",
       },
     ]);
     expect(problems(entry({ delegations: ['targets/qa'], delegationKeys: { releases: ['release-root'] } }))).toEqual([
-      { path: 'delegationKeys.releases', message: 'targets/releases is not in delegations, so this entry never reads it; add it to delegations or remove the pin' },
+      { path: 'delegationKeys.releases', message: 'targets/releases is not in delegations, so this entry never requires it; add it to delegations or remove the pin' },
     ]);
-    expect(problems(entry({ delegationKeys: { releases: ['release-root'], 'targets/releases': ['release-root'] } }))).toEqual([
+    expect(problems(entry({ delegations: ['releases'], delegationKeys: { releases: ['release-root'], 'targets/releases': ['release-root'] } }))).toEqual([
       { path: 'delegationKeys.targets/releases', message: 'targets/releases is pinned twice (as targets/releases and as its short name)' },
     ]);
-    expect(problems(entry({ delegationKeys: { releases: ['ci-signer', { pem: 'hello' }] } }))).toEqual([
+    expect(problems(entry({ delegations: ['releases'], delegationKeys: { releases: ['ci-signer', { pem: 'hello' }] } }))).toEqual([
       { path: 'delegationKeys.releases[0]', message: 'no key named "ci-signer" in the top-level keys map (known: release-root)' },
       { path: 'delegationKeys.releases[1].pem', message: 'no PEM block found; expected a PUBLIC KEY or CERTIFICATE' },
     ]);
@@ -210,7 +216,7 @@ ${dct}
 `;
 
   test('a pinned targets/releases loads; the compiled entry carries its keys', () => {
-    const loaded = loadPolicyText(policy('        delegationKeys:\n          targets/releases: [ci-signer]'), { baseDir: '/', sourceName: 'inline.yaml' });
+    const loaded = loadPolicyText(policy('        delegations: [targets/releases]\n        delegationKeys:\n          targets/releases: [ci-signer]'), { baseDir: '/', sourceName: 'inline.yaml' });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
     const [verifier] = loaded.value.rules[0]?.verifiers ?? [];
     expect(verifier?.type === 'dct' && [...verifier.delegationKeys.entries()].map(([role, keys]) => [role, keys.map((k) => k.name)])).toEqual([['targets/releases', ['ci-signer']]]);
@@ -229,7 +235,7 @@ ${dct}
       '        delegationKeys:\n          qa: [ci-signer]',
       'rules[0].verify[0].delegationKeys.qa',
       15,
-      "without delegations this entry reads only targets/releases and targets (Docker's order), never targets/qa; list targets/qa in delegations to require it, or pin targets/releases",
+      "a pin protects only a role the entry requires: without delegations, Docker's order also accepts tags signed with the repository's targets key, which no pin covers; add delegations: [targets/qa]",
     ],
   ])('%s is refused on its line', (_name, dct, path, column, message) => {
     const loaded = loadPolicyText(policy(dct), { baseDir: '/', sourceName: 'inline.yaml' });
