@@ -51,7 +51,7 @@ export const dctVerifierSchema: Record<string, unknown> = {
       type: 'object',
       maxProperties: 8,
       description:
-        'Keys a delegation must be signed with, by delegation name (e.g. targets/releases): names of entries in the top-level keys map, or {file|pem} holding a public key or certificate. The delegation must list at least one of them, and its threshold of valid signatures must be by them. Only a role this entry reads can be pinned: targets/releases, or one listed in delegations. Under Docker\'s order the targets key can still sign a tag directly; list the delegation in delegations to refuse that too.',
+        'Keys a delegation must be signed with, by delegation name (e.g. targets/releases): names of entries in the top-level keys map, or {file|pem} holding a public key or certificate. The delegation must list at least one of them, and its threshold of valid signatures must be by them. Only a role listed in delegations can be pinned: under Docker\'s order the targets key could sign a tag directly, and a pin would protect nothing.',
       propertyNames: {
         pattern: DELEGATION_NAME,
         'x-problem': 'name a first-level delegation, targets/<name> or <name> (letters, digits, dot, underscore, hyphen)',
