@@ -9,6 +9,7 @@ import { isJsonObject, parseStrictJsonBytes, type JsonObject } from '../../util/
 import { err, ok } from '../../util/result.js';
 import type { Result } from '../../util/result.js';
 import { quote } from '../../util/quote.js';
+import { parseReference } from '../../reference/parse.js';
 import type { VerifierCompileContext, VerifierProblem } from '../compile-context.js';
 import { parseTrustedIdentities } from './identity.js';
 import { MAX_TRUST_STORE_CERTIFICATES, parseTrustStorePem, type NotationTrustPolicy, type NotationTrustStore, type TrustStoreType, type VerificationLevel, type VerifyTimestamp } from './trust.js';
@@ -72,6 +73,10 @@ export function compileNotationFiles(doc: NotationFilesDocument, ctx: VerifierCo
       return say(`(${name}) needs registryScopes: "*" or fully qualified repositories`);
     }
     if (scopes.includes('*') && scopes.length > 1) return say(`(${name}) combines "*" with other registry scopes`);
+    // As notation-go: a scope is "*" or a fully qualified repository; anything else would never match
+    // and leave its images to the "*" policy without a word.
+    const malformed = scopes.find((scope) => scope !== '*' && !isRepositoryScope(scope));
+    if (malformed !== undefined) return say(`(${name}) has the registry scope ${quote(malformed)}, which is not "*" or a fully qualified repository (registry/name, without tag, digest or wildcard)`);
     for (const scope of scopes) {
       if (seenScopes.has(scope)) return say(`(${name}) repeats the registry scope ${quote(scope)} of another trust policy`);
       seenScopes.add(scope);
@@ -199,4 +204,10 @@ class StoreReader {
     if (certificates.length > MAX_TRUST_STORE_CERTIFICATES) return fail(`trust store ${type}:${name} holds ${certificates.length} certificates; at most ${MAX_TRUST_STORE_CERTIFICATES} are allowed`);
     return certificates;
   }
+}
+
+/** `registry/name` exactly as a reference would name the repository: no tag, digest, wildcard or Docker Hub shorthand. */
+function isRepositoryScope(scope: string): boolean {
+  const parsed = parseReference(scope);
+  return parsed.ok && parsed.value.digest === undefined && `${parsed.value.registry}/${parsed.value.repository}` === scope;
 }

@@ -208,6 +208,9 @@ rules:
       ['skip for "*"', policyWith({ signatureVerification: { level: 'skip' } }), 'skips verification for "*", which Notation does not allow'],
       ['another version', { version: '2.0', trustPolicies: [] }, 'has version "2.0"; Signet reads Notation trust policy version "1.0"'],
       ['an identity without C, ST, O', policyWith({ trustedIdentities: ['x509.subject: CN=bare'] }), 'the subject must name at least C, ST and O'],
+      ...['registry.example/app:v1', `registry.example/app@sha256:${'a'.repeat(64)}`, 'registry.example/*', 'library/nginx', 'Registry.Example/App'].map(
+        (scope): [string, unknown, string] => [`the registry scope ${scope}`, policyWith({ registryScopes: [scope] }), `has the registry scope ${JSON.stringify(scope)}, which is not "*" or a fully qualified repository (registry/name, without tag, digest or wildcard)`],
+      ),
     ])('%s', async (_what, trustPolicy, message) => {
       expect(await problemsOf(compile(trustPolicy))).toContain(message);
     });
