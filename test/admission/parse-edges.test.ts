@@ -120,6 +120,7 @@ describe('parseImageReview', () => {
   test.each<[string, unknown, string]>([
     ['a body that is not an object', null, 'body must be a JSON object (an ImageReview)'],
     ['no apiVersion', { kind: 'ImageReview' }, 'apiVersion must be imagepolicy.k8s.io/v1alpha1, got nothing'],
+    ['another apiVersion', { apiVersion: 'imagepolicy.k8s.io/v1', kind: 'ImageReview' }, 'apiVersion must be imagepolicy.k8s.io/v1alpha1, got "imagepolicy.k8s.io/v1"'],
     ['another kind', { apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'AdmissionReview' }, 'kind must be ImageReview, got "AdmissionReview"'],
     ['no spec', { apiVersion: 'imagepolicy.k8s.io/v1alpha1', kind: 'ImageReview' }, 'spec is missing or not an object'],
     ['a spec that is a list', body([]), 'spec is missing or not an object'],
