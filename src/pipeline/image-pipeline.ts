@@ -161,10 +161,10 @@ export class ImagePipeline {
       digest = tag.value.digest;
       until = now + this.#tags.getRemainingTTL(tagKey);
     }
-    const key2 = verdictKey(policy, plan.rule.index, image, digest, identity);
-    const verdict = this.#verdicts.get(key2);
+    const entry = verdictKey(policy, plan.rule.index, image, digest, identity);
+    const verdict = this.#verdicts.get(entry);
     if (!verdict) return undefined;
-    until = Math.min(until, now + this.#verdicts.getRemainingTTL(key2));
+    until = Math.min(until, now + this.#verdicts.getRemainingTTL(entry));
     if (this.#warm.size >= this.#o.maxEntries) this.#warm.clear();
     this.#warm.set(key, { verdict, until, tagged: plan.ref.digest === undefined });
     if (!plan.ref.digest) this.#count('tag', 'hit');

@@ -78,9 +78,10 @@ export async function reviewAdmission(
   // Each distinct image costs registry requests and a verification: an object naming thousands (the
   // API server accepts objects up to about 1.5 MiB) would occupy the webhook and the registry for
   // everyone. No real pod comes close; say so rather than trying.
-  const distinctCount = new Set(images.map((i) => i.image)).size;
-  if (distinctCount > MAX_DISTINCT_IMAGES) {
-    return deny(request, object, 'MALFORMED_OBJECT', `${object}: names ${distinctCount} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per object`);
+  // Each distinct image is verified once, all in parallel; containers sharing an image share the verdict.
+  const distinct = [...new Set(images.map((i) => i.image))];
+  if (distinct.length > MAX_DISTINCT_IMAGES) {
+    return deny(request, object, 'MALFORMED_OBJECT', `${object}: names ${distinct.length} distinct container images; Signet checks at most ${MAX_DISTINCT_IMAGES} per object`);
   }
 
   if (settings.cached) {
@@ -101,8 +102,6 @@ export async function reviewAdmission(
       podSpec && settings.credentialsFor && request.namespace
         ? await deadline.race(settings.credentialsFor(request.namespace, podSpec).catch(() => new Map()), () => new Map())
         : undefined;
-    // Each distinct image is verified once, all in parallel; containers sharing an image share the verdict.
-    const distinct = [...new Set(images.map((i) => i.image))];
     const pending = new Map(
       distinct.map((image) => [
         image,
